@@ -1,0 +1,159 @@
+"""Shared fixtures of the integration tests.
+
+The tests run the binaries of one build directory (MVIRT_BUILD_DIR, default
+build/; `make check` runs them again against the ASan+UBSan build) and talk
+to them through Python grpcio, an independent gRPC implementation, with stubs
+generated from proto/ by grpc_tools.protoc at the start of the session.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(os.environ.get("MVIRT_BUILD_DIR", os.path.join(ROOT, "build")))
+
+# protos whose generated module names would collide with the grpc package
+# ("grpc/health/v1/...") are compiled from a flat copy instead
+_FLAT = {
+    "grpc/health/v1/health.proto": "grpc_health_v1.proto",
+    "grpc/reflection/v1/reflection.proto": "grpc_reflection_v1.proto",
+    "grpc/reflection/v1alpha/reflection.proto": "grpc_reflection_v1alpha.proto",
+}
+
+
+def _generate_stubs(out):
+    from grpc_tools import protoc
+
+    src = os.path.join(out, "src")
+    os.makedirs(src)
+    protos = []
+    for name in ("mvirt.proto", "log.proto", "zfs.proto", "net.proto"):
+        shutil.copy(os.path.join(ROOT, "proto", name), src)
+        protos.append(name)
+    for rel, flat in _FLAT.items():
+        shutil.copy(os.path.join(ROOT, "proto", rel), os.path.join(src, flat))
+        protos.append(flat)
+    shutil.copy(os.path.join(ROOT, "tests", "grpc", "echo.proto"), src)
+    protos.append("echo.proto")
+    for p in protos:
+        rc = protoc.main(["protoc", f"-I{src}", f"--python_out={out}",
+                          f"--grpc_python_out={out}", os.path.join(src, p)])
+        if rc != 0:
+            raise RuntimeError(f"grpc_tools.protoc failed on {p}")
+
+
+_STUB_DIR = tempfile.mkdtemp(prefix="mvirt-stubs-")
+_generate_stubs(_STUB_DIR)
+sys.path.insert(0, _STUB_DIR)
+
+
+def binary(name):
+    """Path of a built program; the test fails if it was not built."""
+    for sub in ("log", "cli", "tests/grpc", "bench", ""):
+        p = os.path.join(BUILD, sub, name)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    raise FileNotFoundError(f"{name} not found in {BUILD} (run make first)")
+
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+class Daemon:
+    """A daemon process of ours, ready once its health service says SERVING."""
+
+    def __init__(self, argv, socket_path, tmpdir, env=None):
+        self.socket_path = socket_path
+        self.endpoint = "unix:" + socket_path
+        self.stderr_path = os.path.join(tmpdir, os.path.basename(argv[0]) + ".stderr")
+        self._stderr = open(self.stderr_path, "wb")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(argv, stdout=self._stderr, stderr=self._stderr, env=full_env)
+        self.wait_ready()
+
+    def wait_ready(self, timeout=20):
+        import grpc
+        import grpc_health_v1_pb2 as hpb
+        import grpc_health_v1_pb2_grpc as hg
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {self.proc.returncode}: {self.log()}")
+            if os.path.exists(self.socket_path):
+                try:
+                    with grpc.insecure_channel(self.endpoint) as ch:
+                        r = hg.HealthStub(ch).Check(hpb.HealthCheckRequest(), timeout=2)
+                        if r.status == hpb.HealthCheckResponse.SERVING:
+                            return
+                except grpc.RpcError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("daemon did not become ready: " + self.log())
+
+    def log(self):
+        if not self._stderr.closed:
+            self._stderr.flush()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def channel(self):
+        import grpc
+
+        return grpc.insecure_channel(self.endpoint)
+
+    def stop(self, timeout=30):
+        """SIGTERM, wait, and return the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("daemon did not stop within %ss: %s" % (timeout, self.log()))
+        self._stderr.close()
+        return self.proc.returncode
+
+    def assert_clean_exit(self):
+        rc = self.stop()
+        text = self.log()
+        bad = [m for m in SANITIZER_MARKERS if m in text]
+        assert rc == 0 and not bad, f"daemon exit code {rc}, sanitizer findings {bad}:\n{text}"
+
+
+@pytest.fixture
+def echo_server(tmp_path):
+    sock = str(tmp_path / "echo.sock")
+    d = Daemon([binary("mvirt-echo-server"), "--listen", "unix:" + sock,
+                "--run-dir", str(tmp_path)], sock, str(tmp_path))
+    yield d
+    d.assert_clean_exit()
+
+
+def start_log_daemon(tmp_path, *extra, env=None):
+    """Start build's mvirt-log with its socket in tmp_path/run and its data in
+    tmp_path/data (the same directories on every call, so a second call after
+    stop() is a restart on the same database). Returns a ready Daemon."""
+    run_dir = os.path.join(str(tmp_path), "run")
+    data_dir = os.path.join(str(tmp_path), "data")
+    return Daemon([binary("mvirt-log"), "--run-dir", run_dir, "--data-dir", data_dir, *extra],
+                  os.path.join(run_dir, "log.sock"), str(tmp_path), env=env)
+
+
+@pytest.fixture
+def log_daemon(request, tmp_path):
+    """A running mvirt-log (see start_log_daemon); extra arguments through
+    indirect parametrization, e.g.
+    @pytest.mark.parametrize("log_daemon", [["--max-entries", "10"]], indirect=True).
+    The daemon must exit cleanly (status 0, no sanitizer report) at teardown."""
+    d = start_log_daemon(tmp_path, *getattr(request, "param", ()))
+    yield d
+    d.assert_clean_exit()
