@@ -9,6 +9,9 @@ protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
 libnghttp2-dev libsystemd-dev libsqlite3-dev sqlite3 libjansson-dev
 python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pytest
 valgrind procps iproute2 util-linux
+musl-tools linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils
+busybox-static systemd-boot-efi binutils qemu-system-x86 dnsmasq-base
+dosfstools mtools genisoimage cpio
 "
 
 missing=""
