@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline double bench_now(void)
@@ -68,4 +69,33 @@ static inline void samples_free(struct samples *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = s->cap = 0;
+}
+
+/* What every benchmark thread counts; embedded in each program's worker. */
+struct bench_tally {
+	pthread_t tid;
+	long calls, errors;
+	double last_done; /* bench_now() when its last call completed */
+	struct samples lat;
+	char err[200];	  /* the first error, for the report */
+};
+
+/* The sum of n finished threads' tallies: joins them, merges their samples
+ * into sum->lat, keeps the latest last_done (at least t_start) and the first
+ * error message. */
+static inline void bench_tally_join(struct bench_tally *const *t, int n, double t_start,
+				    struct bench_tally *sum)
+{
+	*sum = (struct bench_tally){ .last_done = t_start };
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i]->tid, NULL);
+		sum->calls += t[i]->calls;
+		sum->errors += t[i]->errors;
+		if (t[i]->last_done > sum->last_done)
+			sum->last_done = t[i]->last_done;
+		samples_merge(&sum->lat, &t[i]->lat);
+		samples_free(&t[i]->lat);
+		if (t[i]->err[0] && !sum->err[0])
+			memcpy(sum->err, t[i]->err, sizeof(sum->err));
+	}
 }

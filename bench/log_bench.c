@@ -68,12 +68,8 @@ struct opts {
 /* ---- ingest --------------------------------------------------------------- */
 
 struct writer {
-	pthread_t tid;
+	struct bench_tally t;
 	const struct opts *o;
-	long calls, errors;
-	double last_done;
-	struct samples lat;
-	char err[200];
 };
 
 static pthread_barrier_t ready, go;
@@ -98,8 +94,8 @@ static int log_call(struct grpc_client *c, struct writer *w, unsigned seq, char 
 	r = grpc_client_unary(c, LOG_PATH, &req.base, &mvirt__log__log_response__descriptor,
 			      CALL_TIMEOUT_MS, &resp, &st);
 	if (r < 0 || st.code != 0 || !resp || !((Mvirt__Log__LogResponse *)resp)->id[0]) {
-		if (!w->err[0])
-			snprintf(w->err, sizeof(w->err), "Log failed: r=%d code=%d %s", r, st.code,
+		if (!w->t.err[0])
+			snprintf(w->t.err, sizeof(w->t.err), "Log failed: r=%d code=%d %s", r, st.code,
 				 st.message ? st.message : "");
 		r = -1;
 	} else {
@@ -124,38 +120,38 @@ static void *writer_main(void *arg)
 	uuid_v4(disk);
 	r = grpc_client_connect(w->o->endpoint, 5000, &c);
 	if (r < 0) {
-		snprintf(w->err, sizeof(w->err), "connect %s: %s", w->o->endpoint, strerror(-r));
-		w->errors++;
+		snprintf(w->t.err, sizeof(w->t.err), "connect %s: %s", w->o->endpoint, strerror(-r));
+		w->t.errors++;
 	}
 	if (w->o->count > 0) {
 		for (long i = 0; c && i < w->o->count; i++)
 			if (log_call(c, w, seq++, ids) < 0)
-				w->errors++;
+				w->t.errors++;
 			else
-				w->calls++;
+				w->t.calls++;
 		grpc_client_free(c);
 		return NULL;
 	}
 	double warm_end = bench_now() + w->o->warmup;
 	while (c && bench_now() < warm_end)
 		if (log_call(c, w, seq++, ids) < 0) {
-			w->errors++;
+			w->t.errors++;
 			break;
 		}
 	pthread_barrier_wait(&ready);
 	pthread_barrier_wait(&go);
-	while (c && w->errors == 0) {
+	while (c && w->t.errors == 0) {
 		double t0 = bench_now();
 		if (t0 >= t_end)
 			break;
 		if (log_call(c, w, seq++, ids) < 0) {
-			w->errors++;
+			w->t.errors++;
 			break;
 		}
 		double t1 = bench_now();
-		w->calls++;
-		w->last_done = t1;
-		samples_add(&w->lat, (t1 - t0) * 1e6);
+		w->t.calls++;
+		w->t.last_done = t1;
+		samples_add(&w->t.lat, (t1 - t0) * 1e6);
 	}
 	grpc_client_free(c);
 	return NULL;
@@ -172,7 +168,7 @@ static int cmd_ingest(const struct opts *o)
 	pthread_barrier_init(&go, NULL, (unsigned)n + 1);
 	for (int i = 0; i < n; i++) {
 		w[i].o = o;
-		pthread_create(&w[i].tid, NULL, writer_main, &w[i]);
+		pthread_create(&w[i].t.tid, NULL, writer_main, &w[i]);
 	}
 	double t_start = 0;
 	if (o->count == 0) {
@@ -181,23 +177,16 @@ static int cmd_ingest(const struct opts *o)
 		t_end = t_start + o->seconds;
 		pthread_barrier_wait(&go);
 	}
-	struct samples all = { 0 };
-	long total = 0, errors = 0;
-	double t_stop = t_start;
-	const char *err = NULL;
-	for (int i = 0; i < n; i++) {
-		pthread_join(w[i].tid, NULL);
-		total += w[i].calls;
-		errors += w[i].errors;
-		if (w[i].last_done > t_stop)
-			t_stop = w[i].last_done;
-		samples_merge(&all, &w[i].lat);
-		samples_free(&w[i].lat);
-		if (w[i].err[0] && !err)
-			err = w[i].err;
-	}
-	if (err)
-		fprintf(stderr, "mvirt-log-bench: %s\n", err);
+	struct bench_tally sum, **tallies = calloc((size_t)n, sizeof(*tallies));
+	for (int i = 0; i < n; i++)
+		tallies[i] = &w[i].t;
+	bench_tally_join(tallies, n, t_start, &sum);
+	free(tallies);
+	struct samples all = sum.lat;
+	long total = sum.calls, errors = sum.errors;
+	double t_stop = sum.last_done;
+	if (sum.err[0])
+		fprintf(stderr, "mvirt-log-bench: %s\n", sum.err);
 	if (o->count > 0) {
 		printf("ingest calls=%ld errors=%ld\n", total, errors);
 	} else {

@@ -28,14 +28,10 @@
 #define CALL_TIMEOUT_MS 10000
 
 struct worker {
-	pthread_t tid;
+	struct bench_tally t;
 	const char *endpoint;
 	double warmup;
 	long calls_wanted; /* > 0: make this many calls instead of running for a time */
-	long calls, errors;
-	double last_done;
-	struct samples lat;
-	char err[200];
 };
 
 static pthread_barrier_t ready, go;
@@ -53,8 +49,8 @@ static int one_call(struct grpc_client *c, struct worker *w)
 			      CALL_TIMEOUT_MS, &resp, &st);
 	if (r < 0 || st.code != 0 || !resp ||
 	    strcmp(((Mvirt__Test__EchoResponse *)resp)->message, req.message) != 0) {
-		if (!w->err[0])
-			snprintf(w->err, sizeof(w->err), "call failed: r=%d code=%d %s", r, st.code,
+		if (!w->t.err[0])
+			snprintf(w->t.err, sizeof(w->t.err), "call failed: r=%d code=%d %s", r, st.code,
 				 st.message ? st.message : "");
 		r = -1;
 	} else {
@@ -73,15 +69,15 @@ static void *worker_main(void *arg)
 	int r = grpc_client_connect(w->endpoint, 5000, &c);
 
 	if (r < 0) {
-		snprintf(w->err, sizeof(w->err), "connect %s: %s", w->endpoint, strerror(-r));
-		w->errors++;
+		snprintf(w->t.err, sizeof(w->t.err), "connect %s: %s", w->endpoint, strerror(-r));
+		w->t.errors++;
 	}
 	if (w->calls_wanted > 0) {
 		for (long i = 0; c && i < w->calls_wanted; i++) {
 			if (one_call(c, w) < 0)
-				w->errors++;
+				w->t.errors++;
 			else
-				w->calls++;
+				w->t.calls++;
 		}
 		grpc_client_free(c);
 		return NULL;
@@ -89,23 +85,23 @@ static void *worker_main(void *arg)
 	double warm_end = bench_now() + w->warmup;
 	while (c && bench_now() < warm_end)
 		if (one_call(c, w) < 0) {
-			w->errors++;
+			w->t.errors++;
 			break;
 		}
 	pthread_barrier_wait(&ready);
 	pthread_barrier_wait(&go);
-	while (c && w->errors == 0) {
+	while (c && w->t.errors == 0) {
 		double t0 = bench_now();
 		if (t0 >= t_end)
 			break;
 		if (one_call(c, w) < 0) {
-			w->errors++;
+			w->t.errors++;
 			break;
 		}
 		double t1 = bench_now();
-		w->calls++;
-		w->last_done = t1;
-		samples_add(&w->lat, (t1 - t0) * 1e6);
+		w->t.calls++;
+		w->t.last_done = t1;
+		samples_add(&w->t.lat, (t1 - t0) * 1e6);
 	}
 	grpc_client_free(c);
 	return NULL;
@@ -155,7 +151,7 @@ int main(int argc, char **argv)
 		w[i].endpoint = endpoint;
 		w[i].warmup = warmup;
 		w[i].calls_wanted = calls;
-		pthread_create(&w[i].tid, NULL, worker_main, &w[i]);
+		pthread_create(&w[i].t.tid, NULL, worker_main, &w[i]);
 	}
 	double t_start = 0;
 	if (calls == 0) {
@@ -165,23 +161,16 @@ int main(int argc, char **argv)
 		pthread_barrier_wait(&go);
 	}
 
-	struct samples all = { 0 };
-	long total = 0, errors = 0;
-	double t_stop = t_start;
-	const char *err = NULL;
-	for (int i = 0; i < threads; i++) {
-		pthread_join(w[i].tid, NULL);
-		total += w[i].calls;
-		errors += w[i].errors;
-		if (w[i].last_done > t_stop)
-			t_stop = w[i].last_done;
-		samples_merge(&all, &w[i].lat);
-		samples_free(&w[i].lat);
-		if (w[i].err[0] && !err)
-			err = w[i].err;
-	}
-	if (err)
-		fprintf(stderr, "mvirt-rpc-bench: %s\n", err);
+	struct bench_tally sum, **tallies = calloc((size_t)threads, sizeof(*tallies));
+	for (int i = 0; i < threads; i++)
+		tallies[i] = &w[i].t;
+	bench_tally_join(tallies, threads, t_start, &sum);
+	free(tallies);
+	struct samples all = sum.lat;
+	long total = sum.calls, errors = sum.errors;
+	double t_stop = sum.last_done;
+	if (sum.err[0])
+		fprintf(stderr, "mvirt-rpc-bench: %s\n", sum.err);
 	if (calls > 0) {
 		printf("rpc calls=%ld errors=%ld\n", total, errors);
 		return errors ? 1 : 0;
