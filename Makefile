@@ -21,5 +21,8 @@ check:
 bench: build
 	./bench/run.sh $(BUILD)
 
+os:
+	MVIRT_BUILD=$(BUILD) ./os/build.sh $(BUILD)/os
+
 clean:
 	rm -rf build build-asan build-fuzz build.*.log build-*.*.log

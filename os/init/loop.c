@@ -14,6 +14,7 @@ struct loop {
 	bool quit;
 	struct loop_timer *timers; /* armed ones, soonest first */
 	struct loop_io *dead;	   /* freed during a round: released after it */
+	uint64_t timer_pass;	   /* counts the passes over due timers */
 };
 
 struct loop_io {
@@ -28,6 +29,7 @@ struct loop_timer {
 	struct loop *loop;
 	struct loop_timer *next;
 	uint64_t when;
+	uint64_t pass; /* the loop's timer_pass when it was armed */
 	bool armed;
 	loop_timer_fn fn;
 	void *userdata;
@@ -133,6 +135,7 @@ void loop_timer_set(struct loop_timer *t, uint64_t when_ms)
 	for (p = &t->loop->timers; *p && (*p)->when <= when_ms; p = &(*p)->next)
 		;
 	t->when = when_ms;
+	t->pass = t->loop->timer_pass;
 	t->next = *p;
 	*p = t;
 	t->armed = true;
@@ -163,13 +166,16 @@ void loop_timer_free(struct loop_timer *t)
 }
 
 /* Run the timers that are due; each is disarmed before its callback, which
- * may re-arm or free it. */
+ * may re-arm or free it. One armed by a callback of this pass waits for the
+ * next round even when it is already due: a timer re-armed for now or for
+ * the past would otherwise run again and again here and starve the fds. */
 static void run_due_timers(struct loop *l)
 {
 	uint64_t now = loop_now_ms();
 	struct loop_timer *t;
 
-	while ((t = l->timers) && t->when <= now) {
+	l->timer_pass++;
+	while ((t = l->timers) && t->when <= now && t->pass != l->timer_pass) {
 		timer_unlink(t);
 		t->fn(t, t->userdata);
 	}

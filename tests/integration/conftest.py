@@ -55,7 +55,7 @@ sys.path.insert(0, _STUB_DIR)
 
 def binary(name):
     """Path of a built program; the test fails if it was not built."""
-    for sub in ("log", "cli", "tests/grpc", "bench", ""):
+    for sub in ("log", "cli", "tests/grpc", "tests/init", "bench", ""):
         p = os.path.join(BUILD, sub, name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
@@ -157,3 +157,23 @@ def log_daemon(request, tmp_path):
     d = start_log_daemon(tmp_path, *getattr(request, "param", ()))
     yield d
     d.assert_clean_exit()
+
+
+@pytest.fixture(scope="session")
+def guest_os():
+    """The guest OS, built once per session by os/build.sh into BUILD/os
+    (kernel from the cache in ~/.cache/mvirt, init, initramfs-test.cpio...):
+    the directory's path. A build that fails fails the tests that use it."""
+    import platform
+
+    if platform.machine() != "x86_64":
+        pytest.skip(f"the guest OS is x86-64 only; this machine is {platform.machine()}")
+    out = os.path.join(BUILD, "os")
+    # os/build.sh takes the meson build directory relative to the source tree
+    env = dict(os.environ, MVIRT_BUILD=os.path.relpath(BUILD, ROOT))
+    p = subprocess.run([os.path.join(ROOT, "os", "build.sh"), out], cwd=ROOT, env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600)
+    if p.returncode != 0:
+        pytest.fail(f"os/build.sh {out} failed with status {p.returncode}:\n"
+                    f"{p.stdout[-3000:]}\n{p.stderr[-6000:]}", pytrace=False)
+    return out
