@@ -139,17 +139,6 @@ static void update_resolv_conf(struct net *n)
 
 /* ---- IPv4 ---- */
 
-static int mask_to_prefixlen(struct in_addr mask)
-{
-	uint32_t m = ntohl(mask.s_addr);
-	int len = 0;
-
-	while (len < 32 && (m & (0x80000000u >> len)))
-		len++;
-	/* the rest must be zeros: a non-contiguous mask is no prefix */
-	return (len < 32 && (m << len)) ? -EINVAL : len;
-}
-
 static bool in_subnet(struct in_addr a, struct in_addr net, uint8_t len)
 {
 	uint32_t mask = len ? htonl(~0u << (32 - len)) : 0;
@@ -223,7 +212,7 @@ static void apply_v4(struct nic *nic, const struct dhcp4_lease *l)
 {
 	struct net *n = nic->net;
 	struct in_addr gw = { 0 };
-	int prefixlen = l->subnet_mask.s_addr ? mask_to_prefixlen(l->subnet_mask) : 32;
+	int prefixlen = l->subnet_mask.s_addr ? dhcp4_netmask_to_prefixlen(l->subnet_mask) : 32;
 	uint32_t lifetime = l->lease_s ? l->lease_s : NL_LIFETIME_INFINITE;
 	int r;
 
