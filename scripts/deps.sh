@@ -11,7 +11,7 @@ python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pytest
 valgrind procps iproute2 util-linux
 musl-tools linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils
 busybox-static systemd-boot-efi binutils qemu-system-x86 dnsmasq-base
-dosfstools mtools genisoimage cpio
+dosfstools mtools genisoimage cpio ovmf
 "
 
 missing=""

@@ -33,15 +33,16 @@ install_file() {
 }
 
 # Print the fragment's lines that did not survive in .config: "CONFIG_X=v"
-# must appear verbatim, "# CONFIG_X is not set" must not be set to anything.
+# must appear verbatim; "# CONFIG_X is not set" and "CONFIG_X=n" mean X must
+# not be set to anything.
 dropped_options() {
 	local fragment=$1 config=$2 line sym
 	grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set$)' "$fragment" |
 		while IFS= read -r line; do
 			case $line in
-			"# "*)
+			"# "* | CONFIG_*=n)
 				sym=${line#\# }
-				sym=${sym%% *}
+				sym=${sym%%[ =]*}
 				if grep -q "^$sym=" "$config"; then
 					echo "  $line  (got: $(grep "^$sym=" "$config"))"
 				fi
@@ -49,7 +50,7 @@ dropped_options() {
 			*)
 				sym=${line%%=*}
 				if ! grep -qxF -- "$line" "$config"; then
-					echo "  $line  (got: $(grep -E "^$sym=|^# $sym is not set" "$config" || echo "absent: dependencies unmet"))"
+					echo "  $line  (got: $(grep -E "^$sym=|^# $sym is not set" "$config" || echo "absent: unknown symbol or unmet dependencies"))"
 				fi
 				;;
 			esac
@@ -58,11 +59,18 @@ dropped_options() {
 
 # Run "make vmlinux bzImage" with its output in a log, printing a line per
 # stage and a file count every PROGRESS_INTERVAL seconds instead of thousands
-# of compiler lines. On failure, show the errors and the end of the log.
+# of compiler lines; the count of the last build, if any, serves as the
+# expected total. On failure, show the errors and the end of the log.
 compile() {
-	local src=$1 log=$2 rc=0 stage last="" next=0 start=$SECONDS
+	local src=$1 log=$2 rc=0 stage last="" next=0 start=$SECONDS total=""
 
-	make -C "$src" ARCH=x86_64 -j"$(nproc)" vmlinux bzImage >"$log" 2>&1 &
+	if [ -f "$cache/compiled-files" ]; then
+		total=" of ~$(cat "$cache/compiled-files")"
+	fi
+
+	# Create the log before make starts, so that the first poll finds it.
+	: >"$log"
+	make -C "$src" ARCH=x86_64 -j"$(nproc)" vmlinux bzImage >>"$log" 2>&1 &
 	make_pid=$!
 	while kill -0 "$make_pid" 2>/dev/null; do
 		if grep -q '^  LD      vmlinux$' "$log"; then
@@ -73,7 +81,7 @@ compile() {
 			stage="compiling"
 		fi
 		if [ "$stage" != "$last" ] || [ "$SECONDS" -ge "$next" ]; then
-			info "$stage: $(grep -c '^  CC ' "$log" || true) files compiled," \
+			info "$stage: $(grep -c '^  CC ' "$log" || true)$total files compiled," \
 				"$((SECONDS - start))s"
 			last=$stage
 			next=$((SECONDS + PROGRESS_INTERVAL))
@@ -89,6 +97,7 @@ compile() {
 		tail -n 30 "$log" >&2
 		exit 1
 	fi
+	grep -c '^  CC ' "$log" >"$cache/compiled-files" || true
 	info "vmlinux and bzImage built in $((SECONDS - start))s"
 }
 
@@ -127,6 +136,9 @@ build_into_cache() {
 	compile "$src" "$work/build.log"
 
 	"$here/check-vmlinux.sh" "$src/vmlinux"
+	# A bzImage carries the boot protocol magic "HdrS" at offset 0x202.
+	[ "$(dd if="$src/arch/x86/boot/bzImage" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] ||
+		die "arch/x86/boot/bzImage is not a bzImage"
 	mkdir "$work/out"
 	cp "$src/vmlinux" "$src/arch/x86/boot/bzImage" "$work/out/"
 	cp "$src/.config" "$work/out/kernel.config"
@@ -144,8 +156,8 @@ cleanup() {
 	fi
 	if [ -n "$work" ]; then
 		if [ -f "$work/build.log" ]; then
-			mv -f "$work/build.log" "$cache/failed-build.log"
-			echo "kernel: build log kept in $cache/failed-build.log" >&2
+			mv -f "$work/build.log" "$cache/${key:0:12}-failed-build.log"
+			echo "kernel: build log kept in $cache/${key:0:12}-failed-build.log" >&2
 		fi
 		rm -rf "$work"
 	fi
@@ -173,7 +185,7 @@ key=$({
 	cat "$fragment"
 	cat "$here/build.sh"
 } | sha256sum | cut -c1-64)
-cache=${MVIRT_CACHE:-$HOME/.cache/mvirt}/kernel
+cache=${MVIRT_CACHE:-${HOME:?set MVIRT_CACHE or HOME}/.cache/mvirt}/kernel
 entry=$cache/$key
 mkdir -p "$cache" "$outdir"
 

@@ -83,7 +83,7 @@ key=$({
 	echo "$pkg $version"
 	cat "$here/debian-vmlinux.sh"
 } | sha256sum | cut -c1-64)
-cache=${MVIRT_CACHE:-$HOME/.cache/mvirt}/debian-kernel
+cache=${MVIRT_CACHE:-${HOME:?set MVIRT_CACHE or HOME}/.cache/mvirt}/debian-kernel
 entry=$cache/$key
 mkdir -p "$cache" "$outdir"
 
