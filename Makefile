@@ -22,7 +22,7 @@ bench: build
 	./bench/run.sh $(BUILD)
 
 os:
-	MVIRT_BUILD=$(BUILD) ./os/build.sh $(BUILD)/os
+	MVIRT_BUILD=$(BUILD) ./os/build.sh $(BUILD)/guest
 
 clean:
 	rm -rf build build-asan build-fuzz build.*.log build-*.*.log

@@ -1,5 +1,5 @@
 #!/bin/bash
-# make os: build the mvirt guest OS into OUT (default build/os):
+# make os: build the mvirt guest OS into OUT (default build/guest):
 #   vmlinux, bzImage     the kernel (os/kernel/build.sh; cached in ~/.cache/mvirt)
 #   init                 mvirt-init, static with musl
 #   initramfs.cpio       the init alone (plus /dev/console and empty mount points)
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=${1:-build/os}
+OUT=${1:-build/guest}
 BUILD=${MVIRT_BUILD:-build}
 VERSION=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build)
 CMDLINE=${OS_CMDLINE:-console=ttyS0 panic=-1 quiet}
