@@ -2,7 +2,9 @@
 # make bench: run the benchmarks of bench/ (see bench/README.md) against the
 # binaries of one build directory and print medians and ratios against the
 # alternatives measured in the same run. Every server runs in a temporary
-# directory that is removed at the end. Takes about 2-3 minutes.
+# directory that is removed at the end. Takes about 2-3 minutes, plus 1-2
+# for the guest OS boot time (bench/os_boot.py) when BUILD/guest was built
+# (make os).
 #
 #   bench/run.sh [BUILD]        (default build/)
 #
@@ -279,3 +281,11 @@ targets:
   ingest >= 20000 entries/s with 8 writers       $(r ingest.w8)/s: $(ok "$(r ingest.w8) >= 20000")
   last-100-of-one-object query <= 2 ms           p50 $q50 ms, p90 $q90 ms: $(ok "$(r query.p90) <= 2000")
 EOF
+
+# ---- 5. guest OS boot time, once `make os` has built BUILD/guest -------------
+if [ -f "$BIN/guest/vmlinux" ] && [ -f "$BIN/guest/initramfs-test.cpio" ]; then
+	say "os: boot time of our kernel and Debian's under TCG (bench/os_boot.py)"
+	$PY bench/os_boot.py --os-dir "$BIN/guest" --reps "$REPS" || say "os: boot benchmark failed"
+else
+	say "os: $BIN/guest is not built (make os): boot time not measured"
+fi

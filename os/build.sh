@@ -24,7 +24,7 @@ say() { echo "os: $*" >&2; }
 ./scripts/deps.sh
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
 ninja -C "$BUILD" os/image/mkcpio >/dev/null
-MKCPIO=$ROOT/$BUILD/os/image/mkcpio
+case $BUILD in /*) MKCPIO=$BUILD/os/image/mkcpio ;; *) MKCPIO=$ROOT/$BUILD/os/image/mkcpio ;; esac
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 

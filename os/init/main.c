@@ -167,6 +167,7 @@ static void on_signal(struct loop_io *io, int fd, uint32_t events, void *userdat
 			reap_children(in);
 			break;
 		case SIGTERM:
+		case SIGUSR1: /* busybox halt: in a VM, halting is powering off */
 		case SIGUSR2:
 		case SIGPWR:
 			begin_shutdown(in, false);

@@ -6,6 +6,7 @@ to them through Python grpcio, an independent gRPC implementation, with stubs
 generated from proto/ by grpc_tools.protoc at the start of the session.
 """
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -161,14 +162,13 @@ def log_daemon(request, tmp_path):
 
 @pytest.fixture(scope="session")
 def guest_os():
-    """The guest OS, built once per session by os/build.sh into BUILD/os
-    (kernel from the cache in ~/.cache/mvirt, init, initramfs-test.cpio...):
-    the directory's path. A build that fails fails the tests that use it."""
-    import platform
-
+    """The guest OS, built once per session by os/build.sh into BUILD/guest
+    as `make os` does (kernel from the cache in ~/.cache/mvirt, init,
+    initramfs-test.cpio...): the directory's path. A build that fails fails
+    the tests that use it."""
     if platform.machine() != "x86_64":
         pytest.skip(f"the guest OS is x86-64 only; this machine is {platform.machine()}")
-    out = os.path.join(BUILD, "os")
+    out = os.path.join(BUILD, "guest")
     # os/build.sh takes the meson build directory relative to the source tree
     env = dict(os.environ, MVIRT_BUILD=os.path.relpath(BUILD, ROOT))
     p = subprocess.run([os.path.join(ROOT, "os", "build.sh"), out], cwd=ROOT, env=env,
@@ -177,3 +177,9 @@ def guest_os():
         pytest.fail(f"os/build.sh {out} failed with status {p.returncode}:\n"
                     f"{p.stdout[-3000:]}\n{p.stderr[-6000:]}", pytrace=False)
     return out
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "guest: boots the guest OS under QEMU (nothing of it is built by the "
+        "sanitizer build, so make check runs these in its gcc pass only)")
