@@ -83,10 +83,10 @@ static void add_services(struct init *in)
 				  in->cmdline.run[i]);
 			continue;
 		}
-		/* named after the program, numbered when one runs twice */
+		/* named after the program and its index among the mvirt.run= */
 		const char *base = strrchr(spec.argv[0], '/') + 1;
-		snprintf(spec.name, sizeof(spec.name), "%.*s%s%zu", SERVICE_NAME_MAX - 4,
-			 base[0] ? base : "run", "-", i);
+		snprintf(spec.name, sizeof(spec.name), "%.*s-%u", SERVICE_NAME_MAX - 12,
+			 base[0] ? base : "run", (unsigned)i);
 		supervisor_add(in->services, &spec);
 		free(spec.argv);
 	}
