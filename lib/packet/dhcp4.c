@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "bytes.h"
 
 static const uint8_t magic_cookie[4] = { 99, 130, 83, 99 };
 
@@ -158,16 +159,6 @@ static int opt_fixed(const struct opt_areas *areas, uint8_t code, void *dst, siz
 		return -EBADMSG;
 	opt_read(&v, dst, size);
 	return 1;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static int opt_u32(const struct opt_areas *areas, uint8_t code, bool *has, uint32_t *out)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "bytes.h"
 
 #define HEADER_SIZE 4	   /* type + transaction id */
 #define OPT_HEADER_SIZE 4  /* code + length */
@@ -13,30 +14,6 @@
 #define IAADDR_FIXED 24	   /* address, preferred and valid lifetimes */
 #define DOMAIN_WIRE_MAX 255 /* RFC 1035 §2.3.4 */
 #define LABEL_MAX 63
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16 & 0xff;
-	p[2] = v >> 8 & 0xff;
-	p[3] = v & 0xff;
-}
 
 /* Whether a message type carries the Client and Server Identifier options:
  * RFC 8415 §16 has receivers discard messages that break these rules. */

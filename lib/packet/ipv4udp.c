@@ -6,23 +6,13 @@
 #include <string.h>
 
 #include "checksum.h"
+#include "bytes.h"
 
 #define IP_VERSION_IHL_NO_OPTIONS 0x45
 #define IP_DEFAULT_TTL 64
 #define IP_PROTO_UDP 17
 #define IP_FLAG_MF 0x2000
 #define IP_FRAG_OFFSET_MASK 0x1fff
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 ssize_t ipv4udp_wrap(uint8_t *buf, size_t n, const struct ipv4udp_addr *addr)
 {

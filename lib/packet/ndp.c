@@ -7,6 +7,7 @@
 
 #include "checksum.h"
 #include "util.h"
+#include "bytes.h"
 
 /* Option types (RFC 4861 §4.6, RFC 8106 §5.1). */
 enum {
@@ -29,30 +30,6 @@ enum {
 #define NA_FLAG_ROUTER 0x80
 #define NA_FLAG_SOLICITED 0x40
 #define NA_FLAG_OVERRIDE 0x20
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16 & 0xff;
-	p[2] = v >> 8 & 0xff;
-	p[3] = v & 0xff;
-}
 
 /* Everything the options of any of the four messages can carry. */
 struct ndp_options {
