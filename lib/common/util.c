@@ -168,3 +168,33 @@ bool utf8_valid(const char *str, size_t n)
 	}
 	return true;
 }
+
+bool mem_is_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	/* zero when the first 16 bytes are and every byte equals the one 16
+	 * before it: memcmp is much faster than a byte loop */
+	for (size_t i = 0; i < MIN(n, 16U); i++)
+		if (b[i])
+			return false;
+	return n <= 16 || memcmp(b, b + 16, n - 16) == 0;
+}
+
+int pwrite_all(int fd, const void *p, size_t n, off_t offset)
+{
+	const unsigned char *b = p;
+
+	while (n > 0) {
+		ssize_t w = pwrite(fd, b, n, offset);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		b += w;
+		n -= (size_t)w;
+		offset += w;
+	}
+	return 0;
+}

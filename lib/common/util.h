@@ -115,3 +115,9 @@ int parse_u64(const char *s, unsigned long long max, unsigned long long *out);
 
 /* true when [s, s+n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool utf8_valid(const char *s, size_t n);
+
+/* true when all n bytes are zero (thin provisioning: such blocks are not written). */
+bool mem_is_zero(const void *p, size_t n);
+
+/* pwrite all n bytes at offset (retrying short writes and EINTR): 0 or -errno. */
+int pwrite_all(int fd, const void *p, size_t n, off_t offset);

@@ -56,7 +56,7 @@ sys.path.insert(0, _STUB_DIR)
 
 def binary(name):
     """Path of a built program; the test fails if it was not built."""
-    for sub in ("log", "cli", "tests/grpc", "tests/init", "bench", ""):
+    for sub in ("log", "cli", "zfs", "tests/grpc", "tests/init", "bench", ""):
         p = os.path.join(BUILD, sub, name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p

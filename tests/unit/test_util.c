@@ -234,6 +234,42 @@ static void test_utf8(void)
 	CHECK(!U8("\xf0\x9f\x28\x80"));
 }
 
+static void test_mem_is_zero(void)
+{
+	unsigned char b[100] = { 0 };
+
+	CHECK(mem_is_zero(b, 0));
+	for (size_t n = 1; n <= sizeof(b); n++) {
+		CHECK(mem_is_zero(b, n));
+		/* a single non-zero byte anywhere, in every length */
+		for (size_t i = 0; i < n; i += 7) {
+			b[i] = 0x80;
+			CHECK(!mem_is_zero(b, n));
+			b[i] = 0;
+		}
+		b[n - 1] = 1;
+		CHECK(!mem_is_zero(b, n));
+		b[n - 1] = 0;
+	}
+}
+
+static void test_pwrite_all(void)
+{
+	char path[] = "/tmp/mvirt-test-pwrite-XXXXXX";
+	int fd = mkstemp(path);
+	char back[8] = { 0 };
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	unlink(path);
+	CHECK_INT(pwrite_all(fd, "abcd", 4, 4096), 0);
+	CHECK_INT(pread(fd, back, sizeof(back), 4094), 6);
+	CHECK_MEM(back, "\0\0abcd", 6);
+	CHECK_INT(pwrite_all(-1, "x", 1, 0), -EBADF);
+	close(fd);
+}
+
 int main(void)
 {
 	test_buf_append_consume();
@@ -241,5 +277,7 @@ int main(void)
 	test_buf_compaction();
 	test_parse_u64();
 	test_utf8();
+	test_mem_is_zero();
+	test_pwrite_all();
 	return test_done();
 }
