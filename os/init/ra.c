@@ -151,8 +151,9 @@ static void on_timer(struct loop_timer *t, void *userdata)
 		return;
 	}
 	r = send_solicitation(c);
-	if (r == -EADDRNOTAVAIL) {
-		/* tentative (DAD running) or no link-local address yet */
+	if (r == -EADDRNOTAVAIL || r == -ENETUNREACH) {
+		/* tentative (DAD running) or no link-local address yet; or, just
+		 * after the link came up, no fe80::/64 route yet */
 		if (!c->wait_since_ms) {
 			c->wait_since_ms = now;
 			log_debug("%s: waiting for a usable link-local address", c->ifname);
