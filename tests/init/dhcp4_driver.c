@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "dhcp4_client.h"
+#include "driver.h"
 #include "log.h"
 #include "loop.h"
 #include "util.h"
@@ -122,20 +123,6 @@ static void on_timeout(struct loop_timer *t, void *userdata)
 	loop_quit(d->loop);
 }
 
-static int link_mac(const char *ifname, uint8_t mac[6])
-{
-	struct ifreq ifr = { 0 };
-	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	return 0;
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -209,7 +196,7 @@ int main(int argc, char **argv)
 	int ifindex = (int)if_nametoindex(d.ifname);
 	if (ifindex <= 0)
 		return log_error_errno(errno, "no interface %s", d.ifname), 1;
-	r = link_mac(d.ifname, mac);
+	r = driver_link_mac(d.ifname, mac);
 	if (r < 0)
 		return log_error_errno(r, "cannot read the MAC of %s", d.ifname), 1;
 

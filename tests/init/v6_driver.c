@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "dhcp6_client.h"
+#include "driver.h"
 #include "log.h"
 #include "loop.h"
 #include "ra.h"
@@ -116,20 +117,6 @@ static void on_signal(struct loop_io *io, int fd, uint32_t events, void *userdat
 	loop_quit(d->loop);
 }
 
-static int interface_mac(const char *ifname, uint8_t mac[6])
-{
-	_cleanup_close_ int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = { 0 };
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -163,7 +150,7 @@ int main(int argc, char **argv)
 	d.ifindex = (int)if_nametoindex(d.ifname);
 	if (d.ifindex <= 0)
 		return log_error_errno(errno, "%s", d.ifname), 1;
-	r = interface_mac(d.ifname, d.mac);
+	r = driver_link_mac(d.ifname, d.mac);
 	if (r < 0)
 		return log_error_errno(r, "%s: MAC address", d.ifname), 1;
 
