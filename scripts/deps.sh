@@ -13,6 +13,7 @@ musl-tools linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils
 busybox-static systemd-boot-efi binutils qemu-system-x86 dnsmasq-base
 dosfstools mtools genisoimage cpio ovmf
 zlib1g-dev liblzma-dev
+zfs-fuse
 "
 
 missing=""

@@ -183,3 +183,21 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "guest: boots the guest OS under QEMU (nothing of it is built by the "
         "sanitizer build, so make check runs these in its gcc pass only)")
+
+
+@pytest.fixture(scope="session")
+def zfs_pool():
+    """A file-backed ZFS pool on zfs-fuse for the session (tests/integration/
+    zfs_pool.py): zfs-fuse is started if it is not running and stopped again
+    only then; the pool and its file are destroyed at the end."""
+    from zfs_pool import TestPool, ZfsFuse
+
+    daemon = ZfsFuse().start()
+    pool = TestPool()
+    try:
+        yield pool
+    finally:
+        try:
+            pool.destroy()
+        finally:
+            daemon.stop()
