@@ -103,27 +103,44 @@ else
 	echo "check: sanitizer build failed"; add 0 1 0
 fi
 
+# run_fuzzer build-fuzz/fuzz/fuzz-NAME: briefly, on a copy of its seeds
+run_fuzzer() {
+	local f=$1 name corpus seeds verdict=FAILED
+	name=$(basename "$f")
+	corpus=$(mktemp -d)
+	seeds=fuzz/corpus/${name#fuzz-}
+	[ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
+	"$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
+		-print_final_stats=0 "$corpus" >"build-fuzz/$name.log" 2>&1 && verdict=ok
+	echo "$verdict" >"build-fuzz/$name.result"
+	rm -rf "$corpus"
+}
+
 if CC=clang setup build-fuzz -Dfuzzing=true -Db_lundef=false \
 	-Dc_args=-fsanitize=fuzzer-no-link,address,undefined \
 	-Dc_link_args=-fsanitize=address,undefined; then
 	echo "check: clang build (-Werror) ok"
 	add 1 0 0
+	# one fuzzer per CPU at a time; each writes its verdict to NAME.result
+	fuzzers=()
 	for f in build-fuzz/fuzz/fuzz-*; do
 		# only the executables, not meson's fuzz-*.p object directories
 		[ -f "$f" ] && [ -x "$f" ] || continue
+		fuzzers+=("$f")
+		rm -f "build-fuzz/$(basename "$f").result"
+		run_fuzzer "$f" &
+		while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n; done
+	done
+	wait
+	for f in "${fuzzers[@]}"; do
 		name=$(basename "$f")
-		corpus=$(mktemp -d)
-		seeds=fuzz/corpus/${name#fuzz-}
-		[ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
-		if "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
-			-print_final_stats=0 "$corpus" >"build-fuzz/$name.log" 2>&1; then
+		if [ "$(cat "build-fuzz/$name.result" 2>/dev/null)" = ok ]; then
 			echo "check: $name: ok (${FUZZ_SECONDS}s)"
 			add 1 0 0
 		else
 			echo "check: $name: FAILED"; tail -40 "build-fuzz/$name.log"
 			add 0 1 0
 		fi
-		rm -rf "$corpus"
 	done
 else
 	echo "check: clang build failed"; add 0 1 0
