@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Network byte order at unaligned places in a packet buffer. */
+/* Network byte order at unaligned places in a packet buffer, and the bounded
+ * output cursor every packet builder writes through. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline uint16_t get16(const uint8_t *p)
 {
@@ -26,4 +30,27 @@ static inline void put32(uint8_t *p, uint32_t v)
 	p[1] = v >> 16 & 0xff;
 	p[2] = v >> 8 & 0xff;
 	p[3] = v & 0xff;
+}
+
+/* A writer that stops at the end of the buffer and remembers that it did:
+ * builders write on and check overflow once at the end. */
+struct pkt_writer {
+	uint8_t *p;
+	size_t len, size;
+	bool overflow;
+};
+
+/* n zeroed bytes at the end, or NULL (and w->overflow) when they do not fit. */
+static inline uint8_t *pkt_reserve(struct pkt_writer *w, size_t n)
+{
+	uint8_t *p;
+
+	if (w->overflow || w->size - w->len < n) {
+		w->overflow = true;
+		return NULL;
+	}
+	p = w->p + w->len;
+	memset(p, 0, n);
+	w->len += n;
+	return p;
 }

@@ -388,66 +388,56 @@ int dhcp4_parse(const uint8_t *p, size_t n, struct dhcp4_msg *out)
 	return parse_options(&areas, out);
 }
 
-/* Output cursor of dhcp4_build: writes stop at the end, and overflow says
- * the message did not fit. */
-struct writer {
-	uint8_t *p;
-	size_t size, len;
-	bool overflow;
-};
-
-static void put(struct writer *w, const void *data, size_t n)
+static void put(struct pkt_writer *w, const void *data, size_t n)
 {
-	if (w->overflow || w->size - w->len < n) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, data, n);
-	w->len += n;
+	uint8_t *p = pkt_reserve(w, n);
+
+	if (p)
+		memcpy(p, data, n);
 }
 
-static void put_u8(struct writer *w, uint8_t v)
+static void put_u8(struct pkt_writer *w, uint8_t v)
 {
 	put(w, &v, 1);
 }
 
-static void put_u16(struct writer *w, uint16_t v)
+static void put_u16(struct pkt_writer *w, uint16_t v)
 {
 	put(w, (uint8_t[]){ v >> 8, v & 0xff }, 2);
 }
 
-static void put_u32(struct writer *w, uint32_t v)
+static void put_u32(struct pkt_writer *w, uint32_t v)
 {
 	put(w, (uint8_t[]){ v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff }, 4);
 }
 
 /* One option; every value this builder emits fits one instance (<= 255). */
-static void put_option(struct writer *w, uint8_t code, const void *data, size_t n)
+static void put_option(struct pkt_writer *w, uint8_t code, const void *data, size_t n)
 {
 	put_u8(w, code);
 	put_u8(w, (uint8_t)n);
 	put(w, data, n);
 }
 
-static void put_option_u32(struct writer *w, uint8_t code, uint32_t v)
+static void put_option_u32(struct pkt_writer *w, uint8_t code, uint32_t v)
 {
 	put_option(w, code, (uint8_t[]){ v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff },
 		   4);
 }
 
-static void put_option_u16(struct writer *w, uint8_t code, uint16_t v)
+static void put_option_u16(struct pkt_writer *w, uint8_t code, uint16_t v)
 {
 	put_option(w, code, (uint8_t[]){ v >> 8, v & 0xff }, 2);
 }
 
-static void put_option_string(struct writer *w, uint8_t code, const char *s)
+static void put_option_string(struct pkt_writer *w, uint8_t code, const char *s)
 {
 	if (s[0])
 		put_option(w, code, s, strlen(s));
 }
 
 /* Option 121 in its compact form; routes were checked by the caller. */
-static void put_routes(struct writer *w, const struct dhcp4_route *routes, unsigned n)
+static void put_routes(struct pkt_writer *w, const struct dhcp4_route *routes, unsigned n)
 {
 	uint8_t value[DHCP4_MAX_ROUTES * 9];
 	size_t len = 0;
@@ -474,7 +464,7 @@ static bool string_terminated(const char *s, size_t size)
 
 ssize_t dhcp4_build(const struct dhcp4_msg *m, uint8_t *buf, size_t size)
 {
-	struct writer w = { .p = buf, .size = size };
+	struct pkt_writer w = { .p = buf, .size = size };
 	uint8_t zeros[SNAME_LEN + FILE_LEN] = { 0 };
 
 	if (m->hlen > sizeof(m->chaddr) || m->n_dns > DHCP4_MAX_DNS ||

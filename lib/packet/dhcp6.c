@@ -318,34 +318,13 @@ int dhcp6_parse(const void *buf, size_t len, struct dhcp6_message *out)
 	return 0;
 }
 
-/* A writer that stops at the end of the buffer and remembers that it did. */
-struct writer {
-	uint8_t *p;
-	size_t len, size;
-	bool overflow;
-};
-
-static uint8_t *reserve(struct writer *w, size_t n)
-{
-	uint8_t *p;
-
-	if (w->overflow || w->size - w->len < n) {
-		w->overflow = true;
-		return NULL;
-	}
-	p = w->p + w->len;
-	memset(p, 0, n);
-	w->len += n;
-	return p;
-}
-
 /* Start an option: writes its code, returns its offset for end_option
  * (which fills in the length once the body, nested options included, is
  * written), or SIZE_MAX on overflow. */
-static size_t begin_option(struct writer *w, uint16_t code)
+static size_t begin_option(struct pkt_writer *w, uint16_t code)
 {
 	size_t at = w->len;
-	uint8_t *p = reserve(w, OPT_HEADER_SIZE);
+	uint8_t *p = pkt_reserve(w, OPT_HEADER_SIZE);
 
 	if (!p)
 		return SIZE_MAX;
@@ -353,38 +332,38 @@ static size_t begin_option(struct writer *w, uint16_t code)
 	return at;
 }
 
-static void end_option(struct writer *w, size_t at)
+static void end_option(struct pkt_writer *w, size_t at)
 {
 	if (w->overflow || at == SIZE_MAX)
 		return;
 	put16(w->p + at + 2, (uint16_t)(w->len - at - OPT_HEADER_SIZE));
 }
 
-static void put_bytes(struct writer *w, const void *data, size_t n)
+static void put_bytes(struct pkt_writer *w, const void *data, size_t n)
 {
-	uint8_t *p = reserve(w, n);
+	uint8_t *p = pkt_reserve(w, n);
 
 	if (p && n)
 		memcpy(p, data, n);
 }
 
-static void put_u16(struct writer *w, uint16_t v)
+static void put_u16(struct pkt_writer *w, uint16_t v)
 {
-	uint8_t *p = reserve(w, 2);
+	uint8_t *p = pkt_reserve(w, 2);
 
 	if (p)
 		put16(p, v);
 }
 
-static void put_u32(struct writer *w, uint32_t v)
+static void put_u32(struct pkt_writer *w, uint32_t v)
 {
-	uint8_t *p = reserve(w, 4);
+	uint8_t *p = pkt_reserve(w, 4);
 
 	if (p)
 		put32(p, v);
 }
 
-static void put_option(struct writer *w, uint16_t code, const void *data, size_t n)
+static void put_option(struct pkt_writer *w, uint16_t code, const void *data, size_t n)
 {
 	size_t at = begin_option(w, code);
 
@@ -392,7 +371,7 @@ static void put_option(struct writer *w, uint16_t code, const void *data, size_t
 	end_option(w, at);
 }
 
-static void put_status(struct writer *w, const struct dhcp6_status *s)
+static void put_status(struct pkt_writer *w, const struct dhcp6_status *s)
 {
 	size_t at;
 
@@ -404,7 +383,7 @@ static void put_status(struct writer *w, const struct dhcp6_status *s)
 	end_option(w, at);
 }
 
-static void put_ia_na(struct writer *w, const struct dhcp6_ia_na *ia)
+static void put_ia_na(struct pkt_writer *w, const struct dhcp6_ia_na *ia)
 {
 	size_t at = begin_option(w, DHCP6_OPT_IA_NA);
 
@@ -426,7 +405,7 @@ static void put_ia_na(struct writer *w, const struct dhcp6_ia_na *ia)
 }
 
 /* Encode a dotted name in wire format; -EINVAL when it is not one. */
-static int put_domain(struct writer *w, const char *name)
+static int put_domain(struct pkt_writer *w, const char *name)
 {
 	size_t n = strnlen(name, DHCP6_DOMAIN_MAX);
 	const char *label = name;
@@ -455,7 +434,7 @@ static int put_domain(struct writer *w, const char *name)
 
 int dhcp6_build(const struct dhcp6_message *m, void *buf, size_t size)
 {
-	struct writer w = { .p = buf, .size = size };
+	struct pkt_writer w = { .p = buf, .size = size };
 	enum id_rule client_rule, server_rule;
 	uint8_t *p;
 
@@ -463,7 +442,7 @@ int dhcp6_build(const struct dhcp6_message *m, void *buf, size_t size)
 	    m->client_id_len > DHCP6_DUID_MAX || m->server_id_len > DHCP6_DUID_MAX ||
 	    !id_ok(client_rule, m->client_id_len) || !id_ok(server_rule, m->server_id_len))
 		return -EINVAL;
-	p = reserve(&w, HEADER_SIZE);
+	p = pkt_reserve(&w, HEADER_SIZE);
 	if (p) {
 		p[0] = m->type;
 		p[1] = m->xid >> 16 & 0xff;

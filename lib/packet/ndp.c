@@ -231,31 +231,9 @@ int ndp_parse_na(const void *msg, size_t len, struct ndp_na *out)
 	return 0;
 }
 
-/* A writer that stops at the end of the buffer and remembers that it did. */
-struct writer {
-	uint8_t *p;
-	size_t len, size;
-	bool overflow;
-};
-
-/* n zeroed bytes at the end, or NULL (and w->overflow) when they do not fit. */
-static uint8_t *reserve(struct writer *w, size_t n)
+static void put_lladdr(struct pkt_writer *w, uint8_t type, const uint8_t mac[6])
 {
-	uint8_t *p;
-
-	if (w->overflow || w->size - w->len < n) {
-		w->overflow = true;
-		return NULL;
-	}
-	p = w->p + w->len;
-	memset(p, 0, n);
-	w->len += n;
-	return p;
-}
-
-static void put_lladdr(struct writer *w, uint8_t type, const uint8_t mac[6])
-{
-	uint8_t *p = reserve(w, 8);
+	uint8_t *p = pkt_reserve(w, 8);
 
 	if (!p)
 		return;
@@ -264,9 +242,9 @@ static void put_lladdr(struct writer *w, uint8_t type, const uint8_t mac[6])
 	memcpy(p + 2, mac, 6);
 }
 
-static void put_prefix(struct writer *w, const struct ndp_prefix *pi)
+static void put_prefix(struct pkt_writer *w, const struct ndp_prefix *pi)
 {
-	uint8_t *p = reserve(w, 32);
+	uint8_t *p = pkt_reserve(w, 32);
 
 	if (!p)
 		return;
@@ -279,9 +257,9 @@ static void put_prefix(struct writer *w, const struct ndp_prefix *pi)
 	memcpy(p + 16, &pi->prefix, 16);
 }
 
-static void put_mtu(struct writer *w, uint32_t mtu)
+static void put_mtu(struct pkt_writer *w, uint32_t mtu)
 {
-	uint8_t *p = reserve(w, 8);
+	uint8_t *p = pkt_reserve(w, 8);
 
 	if (!p)
 		return;
@@ -291,7 +269,7 @@ static void put_mtu(struct writer *w, uint32_t mtu)
 }
 
 /* One RDNSS option per run of servers with the same lifetime. */
-static void put_rdnss(struct writer *w, const struct in6_addr *dns, const uint32_t *lifetime_s,
+static void put_rdnss(struct pkt_writer *w, const struct in6_addr *dns, const uint32_t *lifetime_s,
 		      unsigned n)
 {
 	unsigned i = 0;
@@ -302,7 +280,7 @@ static void put_rdnss(struct writer *w, const struct in6_addr *dns, const uint32
 
 		while (i + run < n && lifetime_s[i + run] == lifetime_s[i])
 			run++;
-		p = reserve(w, 8 + 16 * run);
+		p = pkt_reserve(w, 8 + 16 * run);
 		if (!p)
 			return;
 		p[0] = OPT_RDNSS;
@@ -313,15 +291,15 @@ static void put_rdnss(struct writer *w, const struct in6_addr *dns, const uint32
 	}
 }
 
-static int writer_result(const struct writer *w)
+static int writer_result(const struct pkt_writer *w)
 {
 	return w->overflow ? -ENOBUFS : (int)w->len;
 }
 
 int ndp_build_rs(const struct ndp_rs *rs, void *buf, size_t size)
 {
-	struct writer w = { .p = buf, .size = size };
-	uint8_t *p = reserve(&w, RS_SIZE);
+	struct pkt_writer w = { .p = buf, .size = size };
+	uint8_t *p = pkt_reserve(&w, RS_SIZE);
 
 	if (p)
 		p[0] = NDP_ROUTER_SOLICIT;
@@ -332,7 +310,7 @@ int ndp_build_rs(const struct ndp_rs *rs, void *buf, size_t size)
 
 int ndp_build_ra(const struct ndp_ra *ra, void *buf, size_t size)
 {
-	struct writer w = { .p = buf, .size = size };
+	struct pkt_writer w = { .p = buf, .size = size };
 	unsigned n_prefixes = MIN(ra->n_prefixes, NDP_MAX_PREFIXES);
 	unsigned n_dns = MIN(ra->n_dns, NDP_MAX_DNS);
 	uint8_t *p;
@@ -340,7 +318,7 @@ int ndp_build_ra(const struct ndp_ra *ra, void *buf, size_t size)
 	for (unsigned i = 0; i < n_prefixes; i++)
 		if (ra->prefixes[i].len > 128)
 			return -EINVAL;
-	p = reserve(&w, RA_SIZE);
+	p = pkt_reserve(&w, RA_SIZE);
 	if (p) {
 		p[0] = NDP_ROUTER_ADVERT;
 		p[4] = ra->cur_hop_limit;
@@ -361,8 +339,8 @@ int ndp_build_ra(const struct ndp_ra *ra, void *buf, size_t size)
 
 int ndp_build_ns(const struct ndp_ns *ns, void *buf, size_t size)
 {
-	struct writer w = { .p = buf, .size = size };
-	uint8_t *p = reserve(&w, NS_NA_SIZE);
+	struct pkt_writer w = { .p = buf, .size = size };
+	uint8_t *p = pkt_reserve(&w, NS_NA_SIZE);
 
 	if (p) {
 		p[0] = NDP_NEIGHBOR_SOLICIT;
@@ -375,8 +353,8 @@ int ndp_build_ns(const struct ndp_ns *ns, void *buf, size_t size)
 
 int ndp_build_na(const struct ndp_na *na, void *buf, size_t size)
 {
-	struct writer w = { .p = buf, .size = size };
-	uint8_t *p = reserve(&w, NS_NA_SIZE);
+	struct pkt_writer w = { .p = buf, .size = size };
+	uint8_t *p = pkt_reserve(&w, NS_NA_SIZE);
 
 	if (p) {
 		p[0] = NDP_NEIGHBOR_ADVERT;
