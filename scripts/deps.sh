@@ -7,12 +7,12 @@ PACKAGES="
 build-essential clang lld llvm libclang-rt-14-dev meson ninja-build pkg-config
 protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
 libnghttp2-dev libsystemd-dev libsqlite3-dev sqlite3 libjansson-dev
-python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pytest
+python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pytest python3-yaml
 valgrind procps iproute2 util-linux
 musl-tools linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils
 busybox-static systemd-boot-efi binutils qemu-system-x86 dnsmasq-base
 dosfstools mtools genisoimage cpio ovmf
-zlib1g-dev liblzma-dev
+zlib1g-dev liblzma-dev libcurl4-openssl-dev qemu-utils ca-certificates openssl
 zfs-fuse
 "
 

@@ -447,6 +447,37 @@ bool zfs_pool_name_valid(const char *pool)
 	return true;
 }
 
+bool zfs_root_name_valid(const char *root)
+{
+	const char *slash = root ? strchr(root, '/') : NULL;
+	size_t len = root ? strlen(root) : 0;
+
+	if (len == 0 || len > 200)
+		return false;
+	if (!slash)
+		return zfs_pool_name_valid(root);
+	_cleanup_free_ char *pool = xstrndup(root, (size_t)(slash - root));
+	if (!zfs_pool_name_valid(pool))
+		return false;
+	/* each further component: ZFS's characters, none empty, none hidden
+	 * (".base" and ".tmp" are ours, one level below the root) */
+	for (const char *c = slash + 1;; c++) {
+		if (*c == '/' || *c == '\0')
+			return false;
+		if (*c == '.')
+			return false;
+		while (*c && *c != '/') {
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.' ||
+			      *c == ':'))
+				return false;
+			c++;
+		}
+		if (*c == '\0')
+			return true;
+	}
+}
+
 /* Exactly 36 characters of a lowercase hyphenated UUID. */
 static bool uuid_lower(const char *s, size_t len)
 {
@@ -464,7 +495,7 @@ bool zfs_name_ours(const char *name, const char *pool)
 {
 	size_t plen;
 
-	if (!name || !zfs_pool_name_valid(pool))
+	if (!name || !zfs_root_name_valid(pool))
 		return false;
 	plen = strlen(pool);
 	if (strncmp(name, pool, plen) != 0)
@@ -486,14 +517,17 @@ bool zfs_name_ours(const char *name, const char *pool)
 		return false;
 	if (!at)
 		return true;
-	/* templates have the one snapshot "img"; volumes have UUID-named ones */
-	return base ? streq(at + 1, "img") : uuid_lower(at + 1, strlen(at + 1));
+	/* templates have the snapshot "img"; volumes have UUID-named ones, which
+	 * move to a base when deleting a volume promotes the base in its place */
+	if (base && streq(at + 1, "img"))
+		return true;
+	return uuid_lower(at + 1, strlen(at + 1));
 }
 
 int zfs_name_build(char *buf, size_t size, const char *pool, bool base, const char *id,
 		   const char *snap)
 {
-	if (!zfs_pool_name_valid(pool) || !id || !uuid_lower(id, strlen(id)))
+	if (!zfs_root_name_valid(pool) || !id || !uuid_lower(id, strlen(id)))
 		return -EINVAL;
 	int n = snprintf(buf, size, "%s/%s%s%s%s", pool, base ? ".base/" : "", id,
 			 snap ? "@" : "", snap ? snap : "");

@@ -116,9 +116,15 @@ const char *zpool_health_to_string(enum zpool_health h);
  * word, at most 200 characters (room for our suffixes). */
 bool zfs_pool_name_valid(const char *pool);
 
-/* The only names the daemon builds: <pool>, <pool>/.base, <pool>/.tmp,
- * <pool>/<uuid>, <pool>/<uuid>@<uuid>, <pool>/.base/<uuid>,
- * <pool>/.base/<uuid>@img — with lowercase UUIDs. */
+/* The root the daemon keeps its datasets under (--pool): a pool name, or a
+ * dataset inside one ("tank/vms") whose further components are ZFS name
+ * characters and do not start with '.'; at most 200 characters. */
+bool zfs_root_name_valid(const char *root);
+
+/* The only names the daemon builds below its root: <root>, <root>/.base,
+ * <root>/.tmp, <root>/<uuid>, <root>/<uuid>@<uuid>, <root>/.base/<uuid>,
+ * <root>/.base/<uuid>@img and <root>/.base/<uuid>@<uuid> (a volume's
+ * snapshot that moved into a base) — with lowercase UUIDs. */
 bool zfs_name_ours(const char *name, const char *pool);
 
 /* Build "<pool>/[.base/]<id>[@<snap>]" into buf after checking every part;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "log.pb-c.h"
 #include "timefmt.h"
+#include "workq.h"
 
 struct audit_entry {
 	int64_t timestamp_ns;
@@ -153,12 +154,12 @@ int audit_client_new(const char *endpoint, const char *component, struct audit_c
 	a->component = xstrdup(component);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->wake, NULL);
-	r = pthread_create(&a->thread, NULL, worker, a);
-	if (r != 0) {
+	r = thread_create_quiet(&a->thread, false, worker, a);
+	if (r < 0) {
 		free(a->endpoint);
 		free(a->component);
 		free(a);
-		return -r;
+		return r;
 	}
 	*out = a;
 	return 0;

@@ -201,3 +201,54 @@ def zfs_pool():
             pool.destroy()
         finally:
             daemon.stop()
+
+
+class ZfsDaemon(Daemon):
+    """mvirt-zfs on a dataset of its own in the session's pool (file layout:
+    zfs-fuse has no zvols). .pool is that dataset, .import_root a directory
+    local imports may come from, .data_dir its state, .mount_root where its
+    datasets are mounted."""
+
+    def __init__(self, zfs_pool, tmpdir, *extra, dataset=None, env=None):
+        from zfs_pool import run
+
+        self.zfs_pool = zfs_pool
+        self.tmpdir = str(tmpdir)
+        self.pool = dataset or f"{zfs_pool.name}/t{os.urandom(4).hex()}"
+        if dataset is None:
+            run(["zfs", "create", "-o", "mountpoint=none", self.pool])
+        self.import_root = os.path.join(self.tmpdir, "images")
+        self.run_dir = os.path.join(self.tmpdir, "run")
+        self.data_dir = os.path.join(self.tmpdir, "data")
+        self.mount_root = os.path.join(self.data_dir, "mnt")
+        os.makedirs(self.import_root, exist_ok=True)
+        self.argv = [binary("mvirt-zfs"), "--pool", self.pool, "--layout", "file",
+                     "--run-dir", self.run_dir, "--data-dir", self.data_dir,
+                     "--import-root", self.import_root, *extra]
+        super().__init__(self.argv, os.path.join(self.run_dir, "zfs.sock"), self.tmpdir, env=env)
+
+    def restart(self, *extra, env=None):
+        """Start the same daemon again (after stop() or a kill) on the same
+        dataset and database."""
+        self._stderr.close()
+        Daemon.__init__(self, self.argv + list(extra), self.socket_path, self.tmpdir, env=env)
+
+    def destroy_dataset(self):
+        from zfs_pool import destroy_dataset
+
+        destroy_dataset(self.pool)
+
+
+@pytest.fixture
+def zfs_daemon(zfs_pool, tmp_path):
+    """A running mvirt-zfs on a fresh dataset of the session's zfs-fuse pool;
+    it must exit cleanly at teardown, and its dataset is destroyed."""
+    d = ZfsDaemon(zfs_pool, tmp_path)
+    try:
+        yield d
+        d.assert_clean_exit()
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        d.destroy_dataset()

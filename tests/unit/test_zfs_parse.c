@@ -257,6 +257,25 @@ static void test_names(void)
 	CHECK(!zfs_name_ours("mvtcapx/0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d", "mvtcap"));
 	CHECK(!zfs_name_ours(V1 "/x", "mvtcap"));
 	CHECK(!zfs_name_ours("other/.tmp", "mvtcap"));
+	/* a base may hold a volume's UUID-named snapshot after a promote */
+	CHECK(zfs_name_ours("mvtcap/.base/0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d@"
+			    "0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d", "mvtcap"));
+
+	/* roots: a pool or a dataset inside one */
+	CHECK(zfs_root_name_valid("vmpool"));
+	CHECK(zfs_root_name_valid("tank/vms"));
+	CHECK(zfs_root_name_valid("tank/a_b/c-d.e:f"));
+	CHECK(!zfs_root_name_valid("tank/"));
+	CHECK(!zfs_root_name_valid("tank//vms"));
+	CHECK(!zfs_root_name_valid("tank/.base"));
+	CHECK(!zfs_root_name_valid("tank/v ms"));
+	CHECK(!zfs_root_name_valid("tank/vms@snap"));
+	CHECK(!zfs_root_name_valid("/tank"));
+	CHECK(!zfs_root_name_valid("1tank/vms"));
+	CHECK(zfs_name_ours("tank/vms/" "0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d", "tank/vms"));
+	CHECK(zfs_name_ours("tank/vms/.base", "tank/vms"));
+	CHECK(!zfs_name_ours("tank/vmsx/.base", "tank/vms"));
+	CHECK(!zfs_name_ours("tank/.base", "tank/vms"));
 
 	CHECK_INT(zfs_name_build(buf, sizeof(buf), "vmpool", true,
 				 "0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d", "img"), 0);
@@ -267,6 +286,9 @@ static void test_names(void)
 	CHECK_INT(zfs_name_build(buf, sizeof(buf), "vmpool", false, "../etc", NULL), -EINVAL);
 	CHECK_INT(zfs_name_build(buf, sizeof(buf), "vmpool", false,
 				 "0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d", "x y"), -EINVAL);
+	CHECK_INT(zfs_name_build(buf, sizeof(buf), "tank/vms", true,
+				 "0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d", "img"), 0);
+	CHECK_STR(buf, "tank/vms/.base/0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d@img");
 	CHECK_INT(zfs_name_build(buf, 20, "vmpool", false, "0b6f3c1e-5b1a-4e7e-9d2c-2f1e6a7b8c9d",
 				 NULL), -ENAMETOOLONG);
 }
