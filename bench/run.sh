@@ -2,7 +2,8 @@
 # make bench: run the benchmarks of bench/ (see bench/README.md) against the
 # binaries of one build directory and print medians and ratios against the
 # alternatives measured in the same run. Every server runs in a temporary
-# directory that is removed at the end. Takes about 2-3 minutes, plus 1-2
+# directory that is removed at the end. Takes about 2-3 minutes, plus 2-3
+# for the storage benchmarks on a zfs-fuse pool (bench/zfs_bench.py) and 1-2
 # for the guest OS boot time (bench/os_boot.py) when BUILD/guest was built
 # (make os).
 #
@@ -282,7 +283,15 @@ targets:
   last-100-of-one-object query <= 2 ms           p50 $q50 ms, p90 $q90 ms: $(ok "$(r query.p90) <= 2000")
 EOF
 
-# ---- 5. guest OS boot time, once `make os` has built BUILD/guest -------------
+# ---- 5. storage: clone time and qcow2 import against qemu-img ---------------
+if [ -x "$BIN/zfs/mvirt-zfs" ] && command -v zfs-fuse >/dev/null && command -v qemu-img >/dev/null; then
+	say "zfs: clone time and qcow2 import on a zfs-fuse pool (bench/zfs_bench.py)"
+	$PY bench/zfs_bench.py --build "$BIN" --reps "$REPS" || say "zfs: storage benchmark failed"
+else
+	say "zfs: mvirt-zfs, zfs-fuse or qemu-img missing: storage not measured"
+fi
+
+# ---- 6. guest OS boot time, once `make os` has built BUILD/guest -------------
 if [ -f "$BIN/guest/vmlinux" ] && [ -f "$BIN/guest/initramfs-test.cpio" ]; then
 	say "os: boot time of our kernel and Debian's under TCG (bench/os_boot.py)"
 	$PY bench/os_boot.py --os-dir "$BIN/guest" --reps "$REPS" || say "os: boot benchmark failed"

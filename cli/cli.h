@@ -40,3 +40,9 @@ void cli_json_print(json_t *v, bool one_line);
 
 /* Commands of each noun: argv[0] is the verb. */
 int cmd_log(struct cli *cli, int argc, char **argv);
+int cmd_volume(struct cli *cli, int argc, char **argv);
+int cmd_snapshot(struct cli *cli, int argc, char **argv);
+int cmd_template(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_pool(struct cli *cli, int argc, char **argv);
+int cmd_vm(struct cli *cli, int argc, char **argv);

@@ -26,8 +26,15 @@ static void usage(void)
 	       "mvirt manages virtual machines through the mvirt daemons.\n"
 	       "\n"
 	       "Commands:\n"
+	       "  vm            create, start, stop, list, get, delete virtual machines;\n"
+	       "                attach disks and NICs; console, log, watch\n"
 	       "  log list      show audit log entries (filters, --follow)\n"
 	       "  log add       write an audit log entry\n"
+	       "  volume        create, list, get, delete, resize volumes (VM disks)\n"
+	       "  snapshot      create, list, delete, roll back snapshots of a volume\n"
+	       "  template      import images as templates; list, delete, clone, promote\n"
+	       "  import        list, get, cancel, watch image import jobs\n"
+	       "  pool stats    size and usage of the storage pool\n"
 	       "\n"
 	       "Options:\n"
 	       "      --log-endpoint EP   mvirt-log endpoint (env MVIRT_LOG_ENDPOINT)\n"
@@ -111,8 +118,20 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage();
 		ret = EXIT_USAGE;
+	} else if (streq(argv[optind], "vm")) {
+		ret = cmd_vm(&cli, argc - optind - 1, argv + optind + 1);
 	} else if (streq(argv[optind], "log")) {
 		ret = cmd_log(&cli, argc - optind - 1, argv + optind + 1);
+	} else if (streq(argv[optind], "volume")) {
+		ret = cmd_volume(&cli, argc - optind - 1, argv + optind + 1);
+	} else if (streq(argv[optind], "snapshot")) {
+		ret = cmd_snapshot(&cli, argc - optind - 1, argv + optind + 1);
+	} else if (streq(argv[optind], "template")) {
+		ret = cmd_template(&cli, argc - optind - 1, argv + optind + 1);
+	} else if (streq(argv[optind], "import")) {
+		ret = cmd_import(&cli, argc - optind - 1, argv + optind + 1);
+	} else if (streq(argv[optind], "pool")) {
+		ret = cmd_pool(&cli, argc - optind - 1, argv + optind + 1);
 	} else if (streq(argv[optind], "help")) {
 		usage();
 		ret = EXIT_OK;

@@ -124,7 +124,9 @@ static void publish_stored(struct zsvc *svc, const char *id)
 }
 
 /* Record progress: in memory always; in the database and to watchers on a
- * change of phase and at most about once a second otherwise. */
+ * change of phase or of its total (a phase's total is known only once its
+ * source is open, and clients should see it at once) and at most about once
+ * a second otherwise. */
 static void job_progress(struct import_job *job, enum zjob_state state, uint64_t bytes,
 			 uint64_t total)
 {
@@ -133,7 +135,8 @@ static void job_progress(struct import_job *job, enum zjob_state state, uint64_t
 	bool due;
 
 	pthread_mutex_lock(&svc->jobs_lock);
-	due = state != job->state || now - job->stored_ns >= PROGRESS_INTERVAL_NS;
+	due = state != job->state || total != job->total ||
+	      now - job->stored_ns >= PROGRESS_INTERVAL_NS;
 	job->state = state;
 	job->bytes = bytes;
 	job->total = total;
@@ -642,13 +645,19 @@ static void job_free(struct import_job *job)
 	free(job);
 }
 
+/* The staged download is needed only while the job runs, whatever its end. */
+static void remove_staging(struct import_job *job)
+{
+	if (job->staging[0] && unlink(job->staging) < 0 && errno != ENOENT)
+		log_warning("import %s: cannot remove %s: %m", job->id, job->staging);
+}
+
 /* Remove what a failed or cancelled job made. */
 static void job_cleanup(struct import_job *job)
 {
 	char err[ZP_ERR_MAX] = "";
 
-	if (job->staging[0] && unlink(job->staging) < 0 && errno != ENOENT)
-		log_warning("import %s: cannot remove %s: %m", job->id, job->staging);
+	remove_staging(job);
 	if (job->base_created) {
 		int r = zp_destroy(job->svc->zp, job->base, true, err);
 		if (r < 0 && r != -ENOENT)
@@ -691,6 +700,7 @@ static void *job_main(void *arg)
 		r = -ECANCELED;
 
 	if (r == 0) {
+		remove_staging(job);
 		log_info("import %s: template '%s' ready", job->id, job->name);
 		svc_audit(svc, LOG_LEVEL_AUDIT, NULL, ids, 2, "Import completed for '%s'", job->name);
 	} else {

@@ -8,7 +8,7 @@
 #include "store.h"
 
 #include <pthread.h>
-#include <stdarg.h>
+#include <stdio.h>
 
 #include "db.h"
 #include "log.h"
@@ -125,91 +125,10 @@ DEFINE_LIST_FREE(zjob_list_free, struct zjob, zjob_clear)
 
 /* ---- statements ----------------------------------------------------------- */
 
-/* Column text as an owned string; NULL stays NULL. */
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
 static void col_id(sqlite3_stmt *st, int i, char out[UUID_STR_LEN])
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	snprintf(out, UUID_STR_LEN, "%s", t ? (const char *)t : "");
-}
-
-/*
- * Prepare sql and bind its parameters from types: 's' a string (NULL binds
- * NULL), 'u' a uint64_t, 'i' an int.
- */
-static int prepare_bind(sqlite3 *db, sqlite3_stmt **out, const char *sql, const char *types,
-			va_list ap)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r, rc = SQLITE_OK;
-
-	r = db_prepare(db, sql, &st);
-	if (r < 0)
-		return r;
-	for (int i = 0; types[i]; i++) {
-		if (types[i] == 's') {
-			const char *v = va_arg(ap, const char *);
-			rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT)
-			       : sqlite3_bind_null(st, i + 1);
-		} else if (types[i] == 'u') {
-			rc = sqlite3_bind_int64(st, i + 1, (sqlite3_int64)va_arg(ap, uint64_t));
-		} else {
-			rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int));
-		}
-		if (rc != SQLITE_OK)
-			return db_errno(rc);
-	}
-	*out = TAKE_PTR(st);
-	return 0;
-}
-
-static int query(sqlite3 *db, sqlite3_stmt **out, const char *sql, const char *types, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, types);
-	r = prepare_bind(db, out, sql, types, ap);
-	va_end(ap);
-	return r;
-}
-
-/* Run a statement that returns no rows; -EEXIST on a constraint violation,
- * -ENOENT when changes_expected and no row changed. */
-static int exec(sqlite3 *db, bool changes_expected, const char *sql, const char *types, ...)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	va_list ap;
-	int r, rc;
-
-	va_start(ap, types);
-	r = prepare_bind(db, &st, sql, types, ap);
-	va_end(ap);
-	if (r < 0)
-		return r;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		return db_errno(rc) ?: -EIO;
-	if (changes_expected && sqlite3_changes(db) == 0)
-		return -ENOENT;
-	return 0;
-}
-
-/* Step once: 1 with a row, 0 at the end, or -errno. */
-static int step(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_errno(rc) ?: -EIO;
 }
 
 #define LOCKED(s) \
@@ -252,13 +171,13 @@ void zstore_close(struct zstore *s)
 static void volume_read(sqlite3_stmt *st, struct zvolume *v)
 {
 	col_id(st, 0, v->id);
-	v->name = col_dup(st, 1);
-	v->zfs_path = col_dup(st, 2);
-	v->device_path = col_dup(st, 3);
+	v->name = db_column_dup(st, 1);
+	v->zfs_path = db_column_dup(st, 2);
+	v->device_path = db_column_dup(st, 3);
 	v->size_bytes = (uint64_t)sqlite3_column_int64(st, 4);
-	v->origin_template_id = col_dup(st, 5);
-	v->backend = col_dup(st, 6);
-	v->created_at = col_dup(st, 7);
+	v->origin_template_id = db_column_dup(st, 5);
+	v->backend = db_column_dup(st, 6);
+	v->created_at = db_column_dup(st, 7);
 }
 
 int zstore_volume_by_name(struct zstore *s, const char *name, struct zvolume *out)
@@ -267,10 +186,10 @@ int zstore_volume_by_name(struct zstore *s, const char *name, struct zvolume *ou
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st, "SELECT " VOLUME_COLUMNS " FROM volumes WHERE name = ?", "s",
+		r = db_query(s->db, &st, "SELECT " VOLUME_COLUMNS " FROM volumes WHERE name = ?", "s",
 			  name);
 		if (r >= 0)
-			r = step(st);
+			r = db_step(st);
 		if (r > 0)
 			volume_read(st, out);
 	}
@@ -285,9 +204,9 @@ int zstore_volume_list(struct zstore *s, struct zvolume **out, size_t *n)
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st,
+		r = db_query(s->db, &st,
 			  "SELECT " VOLUME_COLUMNS " FROM volumes ORDER BY created_at DESC", "");
-		while (r >= 0 && (r = step(st)) > 0) {
+		while (r >= 0 && (r = db_step(st)) > 0) {
 			v = xrealloc(v, (count + 1) * sizeof(*v));
 			v[count] = (struct zvolume){ 0 };
 			volume_read(st, &v[count++]);
@@ -307,7 +226,7 @@ int zstore_volume_insert(struct zstore *s, const struct zvolume *v)
 	int r;
 
 	LOCKED(s)
-	r = exec(s->db, false,
+	r = db_run(s->db, false,
 		 "INSERT INTO volumes (id, name, zfs_path, device_path, size_bytes, "
 		 "origin_template_id, backend, created_at, updated_at) "
 		 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -321,7 +240,7 @@ int zstore_volume_delete(struct zstore *s, const char *id)
 	int r;
 
 	LOCKED(s)
-	r = exec(s->db, true, "DELETE FROM volumes WHERE id = ?", "s", id);
+	r = db_run(s->db, true, "DELETE FROM volumes WHERE id = ?", "s", id);
 	return r;
 }
 
@@ -332,7 +251,7 @@ int zstore_volume_set_size(struct zstore *s, const char *id, uint64_t size)
 
 	rfc3339_format(now_realtime_ns(), now);
 	LOCKED(s)
-	r = exec(s->db, true, "UPDATE volumes SET size_bytes = ?, updated_at = ? WHERE id = ?",
+	r = db_run(s->db, true, "UPDATE volumes SET size_bytes = ?, updated_at = ? WHERE id = ?",
 		 "uss", size, now, id);
 	return r;
 }
@@ -343,11 +262,11 @@ int zstore_provisioned(struct zstore *s, uint64_t *out)
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st,
+		r = db_query(s->db, &st,
 			  "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM volumes) + "
 			  "(SELECT COALESCE(SUM(size_bytes), 0) FROM templates)", "");
 		if (r >= 0)
-			r = step(st);
+			r = db_step(st);
 		if (r > 0)
 			*out = (uint64_t)sqlite3_column_int64(st, 0);
 	}
@@ -360,8 +279,8 @@ static void snapshot_read(sqlite3_stmt *st, struct zsnapshot *snap)
 {
 	col_id(st, 0, snap->id);
 	col_id(st, 1, snap->volume_id);
-	snap->name = col_dup(st, 2);
-	snap->created_at = col_dup(st, 3);
+	snap->name = db_column_dup(st, 2);
+	snap->created_at = db_column_dup(st, 3);
 }
 
 int zstore_snapshot_by_name(struct zstore *s, const char *volume_id, const char *name,
@@ -371,11 +290,11 @@ int zstore_snapshot_by_name(struct zstore *s, const char *volume_id, const char 
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st,
+		r = db_query(s->db, &st,
 			  "SELECT id, volume_id, name, created_at FROM snapshots "
 			  "WHERE volume_id = ? AND name = ?", "ss", volume_id, name);
 		if (r >= 0)
-			r = step(st);
+			r = db_step(st);
 		if (r > 0)
 			snapshot_read(st, out);
 	}
@@ -391,10 +310,10 @@ int zstore_snapshot_list(struct zstore *s, const char *volume_id, struct zsnapsh
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st,
+		r = db_query(s->db, &st,
 			  "SELECT id, volume_id, name, created_at FROM snapshots "
 			  "WHERE volume_id = ? ORDER BY created_at, rowid", "s", volume_id);
-		while (r >= 0 && (r = step(st)) > 0) {
+		while (r >= 0 && (r = db_step(st)) > 0) {
 			v = xrealloc(v, (count + 1) * sizeof(*v));
 			v[count] = (struct zsnapshot){ 0 };
 			snapshot_read(st, &v[count++]);
@@ -414,7 +333,7 @@ int zstore_snapshot_insert(struct zstore *s, const struct zsnapshot *snap)
 	int r;
 
 	LOCKED(s)
-	r = exec(s->db, false,
+	r = db_run(s->db, false,
 		 "INSERT INTO snapshots (id, volume_id, name, zfs_snapshot_name, created_at) "
 		 "VALUES (?, ?, ?, ?, ?)",
 		 "sssss", snap->id, snap->volume_id, snap->name, snap->id, snap->created_at);
@@ -426,7 +345,7 @@ int zstore_snapshot_delete(struct zstore *s, const char *id)
 	int r;
 
 	LOCKED(s)
-	r = exec(s->db, true, "DELETE FROM snapshots WHERE id = ?", "s", id);
+	r = db_run(s->db, true, "DELETE FROM snapshots WHERE id = ?", "s", id);
 	return r;
 }
 
@@ -440,14 +359,14 @@ int zstore_snapshot_delete(struct zstore *s, const char *id)
 static void template_read(sqlite3_stmt *st, struct ztemplate *t)
 {
 	col_id(st, 0, t->id);
-	t->name = col_dup(st, 1);
-	t->base_path = col_dup(st, 2);
-	t->snapshot_path = col_dup(st, 3);
+	t->name = db_column_dup(st, 1);
+	t->base_path = db_column_dup(st, 2);
+	t->snapshot_path = db_column_dup(st, 3);
 	t->size_bytes = (uint64_t)sqlite3_column_int64(st, 4);
-	t->source_volume = col_dup(st, 5);
-	t->source_snapshot_id = col_dup(st, 6);
-	t->backend = col_dup(st, 7);
-	t->created_at = col_dup(st, 8);
+	t->source_volume = db_column_dup(st, 5);
+	t->source_snapshot_id = db_column_dup(st, 6);
+	t->backend = db_column_dup(st, 7);
+	t->created_at = db_column_dup(st, 8);
 	t->clone_count = (uint32_t)sqlite3_column_int64(st, 9);
 	if (!t->source_volume)
 		t->source_volume = xstrdup("");
@@ -462,9 +381,9 @@ static int template_one(struct zstore *s, const char *where, const char *key,
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st, sql, "s", key);
+		r = db_query(s->db, &st, sql, "s", key);
 		if (r >= 0)
-			r = step(st);
+			r = db_step(st);
 		if (r > 0)
 			template_read(st, out);
 	}
@@ -494,10 +413,10 @@ int zstore_template_list(struct zstore *s, struct ztemplate **out, size_t *n)
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st,
+		r = db_query(s->db, &st,
 			  "SELECT " TEMPLATE_COLUMNS " FROM templates t ORDER BY t.created_at DESC",
 			  "");
-		while (r >= 0 && (r = step(st)) > 0) {
+		while (r >= 0 && (r = db_step(st)) > 0) {
 			v = xrealloc(v, (count + 1) * sizeof(*v));
 			v[count] = (struct ztemplate){ 0 };
 			template_read(st, &v[count++]);
@@ -514,7 +433,7 @@ int zstore_template_list(struct zstore *s, struct ztemplate **out, size_t *n)
 
 static int template_insert_locked(struct zstore *s, const struct ztemplate *t)
 {
-	return exec(s->db, false,
+	return db_run(s->db, false,
 		    "INSERT INTO templates (id, name, base_zvol_path, snapshot_path, size_bytes, "
 		    "source_volume, source_snapshot_id, backend, created_at) "
 		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -537,7 +456,7 @@ int zstore_template_delete(struct zstore *s, const char *id)
 	int r;
 
 	LOCKED(s)
-	r = exec(s->db, true, "DELETE FROM templates WHERE id = ?", "s", id);
+	r = db_run(s->db, true, "DELETE FROM templates WHERE id = ?", "s", id);
 	return r;
 }
 
@@ -547,9 +466,9 @@ static int exists(struct zstore *s, const char *sql, const char *key, bool *out)
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st, sql, "s", key);
+		r = db_query(s->db, &st, sql, "s", key);
 		if (r >= 0)
-			r = step(st);
+			r = db_step(st);
 	}
 	if (r < 0)
 		return r;
@@ -579,16 +498,16 @@ int zstore_template_exists(struct zstore *s, const char *id, bool *out)
 static void job_read(sqlite3_stmt *st, struct zjob *j)
 {
 	col_id(st, 0, j->id);
-	j->template_name = col_dup(st, 1);
-	j->source = col_dup(st, 2);
-	j->format = col_dup(st, 3);
+	j->template_name = db_column_dup(st, 1);
+	j->source = db_column_dup(st, 2);
+	j->format = db_column_dup(st, 3);
 	j->state = zjob_state_parse((const char *)sqlite3_column_text(st, 4));
 	j->bytes_written = (uint64_t)sqlite3_column_int64(st, 5);
 	j->total_bytes = (uint64_t)sqlite3_column_int64(st, 6);
-	j->error = col_dup(st, 7);
-	j->created_at = col_dup(st, 8);
-	j->completed_at = col_dup(st, 9);
-	j->template_id = col_dup(st, 10);
+	j->error = db_column_dup(st, 7);
+	j->created_at = db_column_dup(st, 8);
+	j->completed_at = db_column_dup(st, 9);
+	j->template_id = db_column_dup(st, 10);
 }
 
 int zstore_job_insert(struct zstore *s, const struct zjob *j)
@@ -596,7 +515,7 @@ int zstore_job_insert(struct zstore *s, const struct zjob *j)
 	int r;
 
 	LOCKED(s)
-	r = exec(s->db, false,
+	r = db_run(s->db, false,
 		 "INSERT INTO import_jobs (id, template_name, source, format, state, "
 		 "bytes_written, total_bytes, created_at, template_id) "
 		 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -612,10 +531,10 @@ int zstore_job_get(struct zstore *s, const char *id, struct zjob *out)
 	int r;
 
 	LOCKED(s) {
-		r = query(s->db, &st, "SELECT " JOB_COLUMNS " FROM import_jobs WHERE id = ?", "s",
+		r = db_query(s->db, &st, "SELECT " JOB_COLUMNS " FROM import_jobs WHERE id = ?", "s",
 			  id);
 		if (r >= 0)
-			r = step(st);
+			r = db_step(st);
 		if (r > 0)
 			job_read(st, out);
 	}
@@ -631,8 +550,8 @@ static int job_select(struct zstore *s, const char *where, struct zjob **out, si
 	size_t count = 0;
 	int r;
 
-	r = query(s->db, &st, sql, "");
-	while (r >= 0 && (r = step(st)) > 0) {
+	r = db_query(s->db, &st, sql, "");
+	while (r >= 0 && (r = db_step(st)) > 0) {
 		v = xrealloc(v, (count + 1) * sizeof(*v));
 		v[count] = (struct zjob){ 0 };
 		job_read(st, &v[count++]);
@@ -662,7 +581,7 @@ int zstore_job_set_template_id(struct zstore *s, const char *id, const char *tem
 	int r;
 
 	LOCKED(s)
-	r = exec(s->db, true, "UPDATE import_jobs SET template_id = ? WHERE id = ?", "ss",
+	r = db_run(s->db, true, "UPDATE import_jobs SET template_id = ? WHERE id = ?", "ss",
 		 template_id, id);
 	return r;
 }
@@ -674,7 +593,7 @@ int zstore_job_progress(struct zstore *s, const char *id, enum zjob_state state,
 
 	/* a terminal job is never moved back by a late progress update */
 	LOCKED(s)
-	r = exec(s->db, false,
+	r = db_run(s->db, false,
 		 "UPDATE import_jobs SET state = ?, bytes_written = ?, total_bytes = ? "
 		 "WHERE id = ? AND state NOT IN ('completed', 'failed', 'cancelled')",
 		 "suus", zjob_state_name(state), bytes_written, total_bytes, id);
@@ -687,7 +606,7 @@ static int job_finish_locked(struct zstore *s, const char *id, enum zjob_state s
 	char now[RFC3339_LEN];
 
 	rfc3339_format(now_realtime_ns(), now);
-	return exec(s->db, true,
+	return db_run(s->db, true,
 		    "UPDATE import_jobs SET state = ?, bytes_written = ?, error = ?, "
 		    "completed_at = COALESCE(completed_at, ?) WHERE id = ?",
 		    "suss" "s", zjob_state_name(state), bytes_written, error, now, id);

@@ -645,7 +645,7 @@ void op_rollback_snapshot(struct op *op)
 	if (zp_disk_info(svc->zp, v.zfs_path, &info, NULL) == 0 && info.size != v.size_bytes)
 		zstore_volume_set_size(svc->store, v.id, info.size);
 	audit_volume(op, &v, s.id, "Volume rolled back to snapshot '%s'", s.name);
-	if (volume_msg(op, &v, false, &m) == 0)
+	if (volume_msg(op, &v, true, &m) == 0)
 		op->resp = &m->base;
 out:
 	zsnapshot_list_free(all, n);

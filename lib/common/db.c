@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "db.h"
 
+#include <stdarg.h>
+#include <stdint.h>
+
 #include "log.h"
 
 int db_errno(int rc)
@@ -169,4 +172,93 @@ void db_txn_rollbackp(struct db_txn *txn)
 		sqlite3_exec(txn->db, "ROLLBACK", NULL, NULL, NULL);
 		txn->open = false;
 	}
+}
+
+static int db_bindv(sqlite3_stmt *st, const char *types, va_list ap)
+{
+	int rc = SQLITE_OK;
+
+	for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+		switch (types[i]) {
+		case 's': {
+			const char *v = va_arg(ap, const char *);
+			rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(st, i + 1);
+			break;
+		}
+		case 'u':
+			rc = sqlite3_bind_int64(st, i + 1, (sqlite3_int64)va_arg(ap, uint64_t));
+			break;
+		case 'l':
+			rc = sqlite3_bind_int64(st, i + 1, (sqlite3_int64)va_arg(ap, int64_t));
+			break;
+		default:
+			rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int));
+		}
+	}
+	return rc == SQLITE_OK ? 0 : db_errno(rc);
+}
+
+static int db_prepare_bindv(sqlite3 *db, sqlite3_stmt **out, const char *sql, const char *types,
+			    va_list ap)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	r = db_prepare(db, sql, &st);
+	if (r < 0)
+		return r;
+	r = db_bindv(st, types, ap);
+	if (r < 0)
+		return r;
+	*out = TAKE_PTR(st);
+	return 0;
+}
+
+int db_query(sqlite3 *db, sqlite3_stmt **out, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = db_prepare_bindv(db, out, sql, types, ap);
+	va_end(ap);
+	return r;
+}
+
+int db_run(sqlite3 *db, bool must_change, const char *sql, const char *types, ...)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	va_list ap;
+	int r, rc;
+
+	va_start(ap, types);
+	r = db_prepare_bindv(db, &st, sql, types, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return db_errno(rc) ?: -EIO;
+	if (must_change && sqlite3_changes(db) == 0)
+		return -ENOENT;
+	return 0;
+}
+
+int db_step(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_errno(rc) ?: -EIO;
+}
+
+char *db_column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? xstrdup((const char *)t) : NULL;
 }

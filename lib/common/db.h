@@ -30,6 +30,20 @@ int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out);
 void db_finalizep(sqlite3_stmt **stmt);
 #define _cleanup_stmt_ _cleanup_(db_finalizep)
 
+/*
+ * Prepare sql and bind its parameters from types, one letter each:
+ * 's' a const char * (NULL binds NULL), 'u' a uint64_t, 'l' an int64_t,
+ * 'i' an int. 0 or a negative errno.
+ */
+int db_query(sqlite3 *db, sqlite3_stmt **out, const char *sql, const char *types, ...);
+/* Prepare, bind, run a statement that returns no rows. -EEXIST on a
+ * constraint violation; -ENOENT when must_change and no row changed. */
+int db_run(sqlite3 *db, bool must_change, const char *sql, const char *types, ...);
+/* Step once: 1 with a row, 0 at the end, or a negative errno. */
+int db_step(sqlite3_stmt *st);
+/* A text column as a malloc'd string; NULL stays NULL. */
+char *db_column_dup(sqlite3_stmt *st, int col);
+
 /* Map an SQLite result code to a negative errno (for 0 / -errno returns). */
 int db_errno(int rc);
 

@@ -56,7 +56,7 @@ sys.path.insert(0, _STUB_DIR)
 
 def binary(name):
     """Path of a built program; the test fails if it was not built."""
-    for sub in ("log", "cli", "zfs", "tests/grpc", "tests/init", "bench", ""):
+    for sub in ("log", "cli", "zfs", "vmm", "tests/grpc", "tests/init", "bench", ""):
         p = os.path.join(BUILD, sub, name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
@@ -252,3 +252,71 @@ def zfs_daemon(zfs_pool, tmp_path):
             d.proc.kill()
             d.proc.wait()
         d.destroy_dataset()
+
+
+class VmmDaemon(Daemon):
+    """mvirt-vmm with its sockets, database and allowed roots in tmpdir:
+    .boot_root holds copies of the guest OS (vmlinux, initramfs.cpio,
+    initramfs-test.cpio) when guest_dir is given; .disk_root is where test
+    disks go. restart() starts it again on the same state."""
+
+    def __init__(self, tmpdir, *extra, guest_dir=None, env=None):
+        self.tmpdir = str(tmpdir)
+        self.run_dir = os.path.join(self.tmpdir, "run")
+        self.data_dir = os.path.join(self.tmpdir, "data")
+        self.boot_root = os.path.join(self.tmpdir, "boot")
+        self.disk_root = os.path.join(self.tmpdir, "disks")
+        os.makedirs(self.boot_root, exist_ok=True)
+        os.makedirs(self.disk_root, exist_ok=True)
+        if guest_dir:
+            for f in ("vmlinux", "initramfs.cpio", "initramfs-test.cpio"):
+                src = os.path.join(guest_dir, f)
+                if os.path.exists(src) and not os.path.exists(os.path.join(self.boot_root, f)):
+                    shutil.copy(src, self.boot_root)
+        self.argv = [binary("mvirt-vmm"), "--run-dir", self.run_dir, "--data-dir", self.data_dir,
+                     "--allowed-boot-root", self.boot_root, "--allowed-disk-root", self.disk_root,
+                     "--log-endpoint", "none", *extra]
+        super().__init__(self.argv, os.path.join(self.run_dir, "vmm.sock"), self.tmpdir, env=env)
+
+    def restart(self, *extra, env=None):
+        self._stderr.close()
+        Daemon.__init__(self, self.argv + list(extra), self.socket_path, self.tmpdir, env=env)
+
+    def kernel_config(self, initramfs="initramfs.cpio", cmdline="console=ttyS0 quiet", **kw):
+        """A VmConfig for a kernel boot of the guest OS."""
+        import mvirt_pb2 as pb
+
+        return pb.VmConfig(vcpus=kw.pop("vcpus", 1), memory_mb=kw.pop("memory_mb", 128),
+                           boot_mode=pb.BOOT_MODE_KERNEL,
+                           kernel=os.path.join(self.boot_root, "vmlinux"),
+                           initramfs=os.path.join(self.boot_root, initramfs),
+                           cmdline=cmdline, **kw)
+
+
+def _kill_leftover_hypervisors(run_dir):
+    """QEMU processes outlive the daemon by design; a test's must not
+    outlive the test: kill every process whose command line names run_dir."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if run_dir.encode() in f.read():
+                    os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
+
+
+@pytest.fixture
+def vmm_daemon(tmp_path, guest_os):
+    """A running mvirt-vmm (QEMU driver, TCG here) with the guest OS in its
+    boot root. Clean exit at teardown; hypervisors left behind are killed."""
+    d = VmmDaemon(tmp_path, guest_dir=guest_os)
+    try:
+        yield d
+        d.assert_clean_exit()
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        _kill_leftover_hypervisors(d.run_dir)

@@ -76,6 +76,12 @@ class ZfsFuse:
     def stop(self, timeout=30):
         if self.pid is None:
             return
+        # another test session may have started using the daemon we started
+        # (its pools are still imported): leave it running for them
+        p = run(["zpool", "list", "-H", "-o", "name"], check=False, timeout=10)
+        if p.returncode == 0 and p.stdout.strip():
+            self.pid = None
+            return
         try:
             os.kill(self.pid, signal.SIGTERM)
         except ProcessLookupError:
