@@ -4,8 +4,8 @@
 # alternatives measured in the same run. Every server runs in a temporary
 # directory that is removed at the end. Takes about 2-3 minutes, plus 2-3
 # for the storage benchmarks on a zfs-fuse pool (bench/zfs_bench.py) and 1-2
-# for the guest OS boot time (bench/os_boot.py) when BUILD/guest was built
-# (make os).
+# for the guest OS boot time (bench/os_boot.py) and 2-3 for the VM manager
+# (bench/vmm_bench.py) when BUILD/guest was built (make os).
 #
 #   bench/run.sh [BUILD]        (default build/)
 #
@@ -297,4 +297,13 @@ if [ -f "$BIN/guest/vmlinux" ] && [ -f "$BIN/guest/initramfs-test.cpio" ]; then
 	$PY bench/os_boot.py --os-dir "$BIN/guest" --reps "$REPS" || say "os: boot benchmark failed"
 else
 	say "os: $BIN/guest is not built (make os): boot time not measured"
+fi
+
+# ---- 7. VM manager: start overhead against QEMU by hand, control plane -------
+if [ -x "$BIN/vmm/mvirt-vmm" ] && [ -f "$BIN/guest/vmlinux" ] && [ -f "$BIN/guest/initramfs.cpio" ] &&
+	command -v qemu-system-x86_64 >/dev/null; then
+	say "vmm: start overhead, CreateVm/ListVms, RSS of mvirt-vmm (bench/vmm_bench.py)"
+	$PY bench/vmm_bench.py --build "$BIN" --reps "$REPS" || say "vmm: VM manager benchmark failed"
+else
+	say "vmm: mvirt-vmm, $BIN/guest (make os) or qemu-system-x86_64 missing: VM manager not measured"
 fi

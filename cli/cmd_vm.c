@@ -993,7 +993,8 @@ static const char usage_console[] =
 	"goes to the guest, what it prints comes here. Press Ctrl-] to detach (the\n"
 	"VM keeps running). When standard input is a terminal it is in raw mode while\n"
 	"attached, so Ctrl-C and the like reach the guest. The session also ends when\n"
-	"the VM stops. Earlier output: 'mvirt vm log VM'.\n" VM_REF_HELP
+	"the VM stops. Input that is not a terminal is sent as it is, and its end\n"
+	"leaves the output running. Earlier output: 'mvirt vm log VM'.\n" VM_REF_HELP
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n";
@@ -1080,7 +1081,8 @@ static int vm_log(struct cli *cli, int argc, char **argv)
 		return EXIT_FAILED;
 	log = (const Mvirt__ConsoleLog *)resp;
 	r = EXIT_OK;
-	if (log->data.len && fwrite(log->data.data, 1, log->data.len, stdout) != log->data.len)
+	if ((log->data.len && fwrite(log->data.data, 1, log->data.len, stdout) != log->data.len) ||
+	    fflush(stdout) != 0)
 		r = cli_fail("vm", "cannot write the log: %s", strerror(errno));
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return r;

@@ -201,8 +201,9 @@ int main(int argc, char **argv)
 			"      --qemu-bin PATH        QEMU (default qemu-system-x86_64 on PATH)\n"
 			"      --cloud-hypervisor-bin PATH  cloud-hypervisor (default\n"
 			"                             cloud-hypervisor on PATH)\n"
-			"      --firmware-path FILE   UEFI firmware for disk boot (default\n"
-			"                             /usr/share/ovmf/OVMF.fd when present)\n"
+			"      --firmware-path FILE   UEFI firmware for disk boot (default QEMU:\n"
+			"                             /usr/share/ovmf/OVMF.fd, cloud-hypervisor:\n"
+			"                             /usr/share/cloud-hypervisor/CLOUDHV.fd, when present)\n"
 			"      --allowed-disk-root DIR  disks must lie below DIR (repeatable; default\n"
 			"                             /dev/zvol and /var/lib/mvirt)\n"
 			"      --allowed-boot-root DIR  kernels and initramfs below DIR (repeatable;\n"
@@ -236,8 +237,6 @@ int main(int argc, char **argv)
 	}
 	if (va.n_boot_roots == 0)
 		add_root(&va.boot_roots, &va.n_boot_roots, "/var/lib/mvirt");
-	if (!va.firmware && stat("/usr/share/ovmf/OVMF.fd", &st) == 0)
-		va.firmware = "/usr/share/ovmf/OVMF.fd";
 
 	struct vmm_config cfg = {
 		.run_dir = args.run_dir,
@@ -267,6 +266,20 @@ int main(int argc, char **argv)
 	r = choose_hypervisor(&va, &cfg);
 	if (r < 0)
 		goto out;
+	/* each hypervisor boots disks with its own UEFI build */
+	if (!cfg.hv.firmware) {
+		const char *fw = cfg.driver == &hv_qemu ? "/usr/share/ovmf/OVMF.fd"
+							: "/usr/share/cloud-hypervisor/CLOUDHV.fd";
+		if (stat(fw, &st) == 0)
+			cfg.hv.firmware = fw;
+	}
+	/* sockets live in RUN_DIR/vms/<id>/: their paths must fit sun_path */
+	if (strlen(args.run_dir) + strlen("/vms/") + 36 + strlen("/control.sock") >= 108) {
+		log_error("--run-dir %s is too long for the VMs' socket paths (108 bytes at most)",
+			  args.run_dir);
+		r = -ENAMETOOLONG;
+		goto out;
+	}
 	db_path = xasprintf("%s/mvirt.db", args.data_dir);
 	r = vmstore_open(db_path, &store);
 	if (r < 0) {

@@ -296,6 +296,23 @@ static int wait_device_gone(const struct hv_settings *s, const char *sock, const
 	return -ETIMEDOUT;
 }
 
+/* blockdev-del of a node whose device was just removed: QEMU drops the
+ * device's hold on the node only when the device object is finalized, a
+ * moment after it left /machine/peripheral, and says "is in use" until
+ * then; retry that answer for the control timeout. */
+static int blockdev_del_released(const struct hv_settings *s, const char *sock, const char *id,
+				 char *err)
+{
+	for (int waited = 0;; waited += 50) {
+		int r = qemu_command(s, sock, "blockdev-del", json_pack("{s:s}", "node-name", id),
+				     NULL, err);
+		if (r != -EREMOTEIO || !strstr(err, "is in use") ||
+		    waited >= s->control_timeout_ms)
+			return r;
+		sleep_ms(50);
+	}
+}
+
 static int qemu_remove_disk(const struct hv_settings *s, const char *sock, const char *path,
 			    char *err)
 {
@@ -307,8 +324,7 @@ static int qemu_remove_disk(const struct hv_settings *s, const char *sock, const
 	if (r >= 0)
 		r = wait_device_gone(s, sock, id, err);
 	if (r >= 0)
-		r = qemu_command(s, sock, "blockdev-del", json_pack("{s:s}", "node-name", id), NULL,
-				 err);
+		r = blockdev_del_released(s, sock, id, err);
 	return r;
 }
 

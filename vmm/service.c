@@ -80,7 +80,26 @@ char *msg_str(const char *s)
 	return xstrdup(s ? s : "");
 }
 
+static Mvirt__Vm *vm_msg_shell(const struct vm_record *r);
+
+Mvirt__Vm *vm_msg_take(struct vm_record *r)
+{
+	Mvirt__Vm *m = vm_msg_shell(r);
+
+	m->config = TAKE_PTR(r->config);
+	return m;
+}
+
 Mvirt__Vm *vm_msg(const struct vm_record *r)
+{
+	Mvirt__Vm *m = vm_msg_shell(r);
+
+	m->config = vmconfig_copy(r->config);
+	return m;
+}
+
+/* Everything of the Vm message but its config. */
+static Mvirt__Vm *vm_msg_shell(const struct vm_record *r)
 {
 	Mvirt__Vm *m = xmalloc(sizeof(*m));
 
@@ -91,7 +110,6 @@ Mvirt__Vm *vm_msg(const struct vm_record *r)
 		m->name = msg_str(r->name);
 	}
 	m->state = (Mvirt__VmState)r->state;
-	m->config = vmconfig_copy(r->config);
 	m->created_at = r->created_at;
 	if (r->has_started_at) {
 		m->_started_at_case = MVIRT__VM___STARTED_AT_STARTED_AT;

@@ -26,6 +26,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE vm_runtime ADD COLUMN taps TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE vm_runtime ADD COLUMN shared_memory INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX IF NOT EXISTS vms_by_name ON vms(name);",
+	/* the config again, packed: decoding JSON dominated ListVms */
+	"ALTER TABLE vms ADD COLUMN config_pb BLOB;",
 };
 
 struct vmstore {
@@ -118,7 +120,7 @@ void vmstore_close(struct vmstore *s)
 #define VM_COLUMNS                                                                        \
 	"v.id, v.name, v.state, v.config_json, v.created_at, v.started_at, v.last_error, " \
 	"r.pid, r.pid_start, r.api_socket, r.serial_socket, r.hypervisor, r.taps, "      \
-	"r.shared_memory"
+	"r.shared_memory, v.config_pb"
 #define VM_FROM "FROM vms v LEFT JOIN vm_runtime r ON r.vm_id = v.id"
 
 /* A row into a record; a config_json that does not parse is an error of
@@ -147,7 +149,14 @@ static int vm_read(sqlite3_stmt *st, struct vm_record *r)
 		r->rt.taps = db_column_dup(st, 12);
 		r->rt.shared_memory = sqlite3_column_int(st, 13) != 0;
 	}
-	rc = vmconfig_from_json(json ?: "", json ? strlen(json) : 0, &r->config, err, sizeof(err));
+	/* the packed copy when there is one (rows of a reference database,
+	 * or written by it, have only the JSON) */
+	if (sqlite3_column_type(st, 14) == SQLITE_BLOB)
+		r->config = mvirt__vm_config__unpack(NULL, (size_t)sqlite3_column_bytes(st, 14),
+						     sqlite3_column_blob(st, 14));
+	rc = r->config ? 0
+		       : vmconfig_from_json(json ?: "", json ? strlen(json) : 0, &r->config, err,
+					    sizeof(err));
 	if (rc < 0) {
 		log_error("VM %s: unreadable %s", r->id, err);
 		vm_record_clear(r);
@@ -241,18 +250,51 @@ int vmstore_name_taken(struct vmstore *s, const char *name, bool *taken)
 	return 0;
 }
 
+/* Bind the packed config as parameter idx. */
+static int bind_packed(sqlite3_stmt *st, int idx, const Mvirt__VmConfig *c)
+{
+	size_t n = protobuf_c_message_get_packed_size(&c->base);
+	uint8_t *buf = xmalloc(n ?: 1);
+
+	protobuf_c_message_pack(&c->base, buf);
+	return db_errno(sqlite3_bind_blob(st, idx, buf, (int)n, free));
+}
+
+/* Run sql (prepared with types) after binding the config as its last
+ * parameter; -EEXIST / -ENOENT as db_run. */
+static int run_with_config(struct vmstore *s, bool must_change, sqlite3_stmt *st,
+			   const Mvirt__VmConfig *c, int idx)
+{
+	int r = bind_packed(st, idx, c), rc;
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return db_errno(rc) ?: -EIO;
+	if (must_change && sqlite3_changes(s->db) == 0)
+		return -ENOENT;
+	return 0;
+}
+
 int vmstore_insert(struct vmstore *s, const struct vm_record *rec)
 {
 	_cleanup_free_ char *json = NULL;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
 	r = vmconfig_to_json(rec->config, &json);
 	if (r < 0)
 		return r;
-	LOCKED(s)
-	r = db_run(s->db, false,
-		   "INSERT INTO vms (id, name, state, config_json, created_at) VALUES (?, ?, ?, ?, ?)",
-		   "ssssl", rec->id, rec->name, vm_state_name(rec->state), json, rec->created_at);
+	LOCKED(s) {
+		r = db_query(s->db, &st,
+			     "INSERT INTO vms (id, name, state, config_json, created_at, config_pb) "
+			     "VALUES (?, ?, ?, ?, ?, ?)",
+			     "ssssl", rec->id, rec->name, vm_state_name(rec->state), json,
+			     rec->created_at);
+		if (r >= 0)
+			r = run_with_config(s, false, st, rec->config, 6);
+	}
 	return r;
 }
 
@@ -270,11 +312,18 @@ int vmstore_set_config(struct vmstore *s, const char *id, const Mvirt__VmConfig 
 	_cleanup_free_ char *json = NULL;
 	int r;
 
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
 	r = vmconfig_to_json(c, &json);
 	if (r < 0)
 		return r;
-	LOCKED(s)
-	r = db_run(s->db, true, "UPDATE vms SET config_json = ? WHERE id = ?", "ss", json, id);
+	LOCKED(s) {
+		r = db_query(s->db, &st,
+			     "UPDATE vms SET config_json = ?, config_pb = ?3 WHERE id = ?2", "ss",
+			     json, id);
+		if (r >= 0)
+			r = run_with_config(s, true, st, c, 3);
+	}
 	return r;
 }
 

@@ -202,7 +202,7 @@ void op_list_vms(struct op *op)
 	mvirt__list_vms_response__init(resp);
 	resp->vms = xcalloc(n ?: 1, sizeof(*resp->vms));
 	for (size_t i = 0; i < n; i++)
-		resp->vms[resp->n_vms++] = vm_msg(&v[i]);
+		resp->vms[resp->n_vms++] = vm_msg_take(&v[i]);
 	vm_record_list_free(v, n);
 	op->resp = &resp->base;
 }
@@ -666,8 +666,9 @@ void vm_exited_work(void *userdata)
 			 tail[0] ? ": " : "", tail);
 	}
 	vm_release_runtime(vmm, &r);
-	if (r.state == VM_STARTING) {
-		/* StartVm itself reports and records this failure */
+	if (r.state == VM_STARTING || r.state == VM_STOPPED) {
+		/* a start that failed: StartVm reports and records it itself,
+		 * before or after this exit is seen */
 		vm_record_clear(&r);
 		return;
 	}

@@ -6,7 +6,9 @@
  */
 #include "pool.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -422,23 +424,53 @@ int zp_snapshot(struct zp *p, const char *snapshot, char *err)
 	return run_zfs(err, NULL, "snapshot", snapshot, NULL);
 }
 
+/* "recordsize=N" of the dataset a snapshot belongs to: a clone inherits
+ * recordsize from its parent, not from its origin, and the disk's block
+ * size must stay what its data were written with. */
+static int origin_recordsize(const char *snapshot, char *opt, size_t size, char *err)
+{
+	_cleanup_(zfs_prop_list_free) struct zfs_prop_list props = { 0 };
+	char origin[ZFS_NAME_MAX + 1];
+	const char *at = strchr(snapshot, '@');
+	uint64_t rs;
+	int r;
+
+	if (!at || (size_t)(at - snapshot) > ZFS_NAME_MAX)
+		return -EINVAL;
+	snprintf(origin, sizeof(origin), "%.*s", (int)(at - snapshot), snapshot);
+	r = get_props(origin, "recordsize", false, &props, err);
+	if (r < 0)
+		return r;
+	r = zfs_prop_u64(&props, origin, "recordsize", &rs);
+	if (r < 0)
+		return r;
+	snprintf(opt, size, "recordsize=%llu", (unsigned long long)rs);
+	return 0;
+}
+
 int zp_clone(struct zp *p, const char *snapshot, const char *dataset, char *err)
 {
-	char mp[4096], opt[4200], path[4200];
+	char mp[4096], opt[4200], path[4200], rs[64];
 	const char *rel = relative(p, dataset);
 	int r;
 
 	if (!rel)
 		return -EINVAL;
-	if (p->layout == ZP_LAYOUT_FILE && !startswith(rel, ".base/")) {
+	if (p->layout == ZP_LAYOUT_FILE) {
+		r = origin_recordsize(snapshot, rs, sizeof(rs), err);
+		if (r < 0)
+			return r;
+		/* bases inherit their mountpoint from .base */
+		if (startswith(rel, ".base/"))
+			return run_zfs(err, NULL, "clone", "-o", rs, snapshot, dataset, NULL);
 		r = zp_mountpoint(p, dataset, mp, sizeof(mp));
 		if (r < 0)
 			return r;
 		snprintf(opt, sizeof(opt), "mountpoint=%s", mp);
-		return run_zfs(err, NULL, "clone", "-o", opt, snapshot, dataset, NULL);
+		return run_zfs(err, NULL, "clone", "-o", opt, "-o", rs, snapshot, dataset, NULL);
 	}
 	r = run_zfs(err, NULL, "clone", snapshot, dataset, NULL);
-	if (r < 0 || p->layout == ZP_LAYOUT_FILE)
+	if (r < 0)
 		return r;
 	r = zp_disk_path(p, dataset, path, sizeof(path));
 	if (r >= 0)
@@ -446,6 +478,42 @@ int zp_clone(struct zp *p, const char *snapshot, const char *dataset, char *err)
 	if (r < 0)
 		zp_destroy(p, dataset, false, NULL);
 	return r;
+}
+
+int zp_disk_user(const struct zp *p, const char *dataset, pid_t *pid)
+{
+	char path[4200], target[4200];
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	struct dirent *pe;
+	int r;
+
+	r = zp_disk_path(p, dataset, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (!proc)
+		return -errno;
+	while ((pe = readdir(proc))) {
+		char fddir[64];
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+			continue;
+		snprintf(fddir, sizeof(fddir), "/proc/%.20s/fd", pe->d_name);
+		_cleanup_closedir_ DIR *fds = opendir(fddir);
+		struct dirent *fe;
+		while (fds && (fe = readdir(fds))) {
+			ssize_t n;
+			if (fe->d_name[0] == '.')
+				continue;
+			n = readlinkat(dirfd(fds), fe->d_name, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			if (streq(target, path)) {
+				*pid = (pid_t)atoi(pe->d_name);
+				return 1;
+			}
+		}
+	}
+	return 0;
 }
 
 int zp_rollback(struct zp *p, const char *snapshot, char *err)

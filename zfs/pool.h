@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "zfs_parse.h"
 
@@ -84,6 +85,10 @@ struct zp_diskinfo {
 	uint32_t compress_x100;
 };
 int zp_disk_info(struct zp *p, const char *dataset, struct zp_diskinfo *out, char *err);
+
+/* Whether a process has the disk open (a running VM): 1 and its pid, 0, or
+ * -errno. zfs would say "busy" only after destroy -r took the snapshots. */
+int zp_disk_user(const struct zp *p, const char *dataset, pid_t *pid);
 
 int zp_snapshot(struct zp *p, const char *snapshot, char *err);
 /* Clone snapshot into dataset; a volume (directly below the root) gets its

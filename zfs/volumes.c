@@ -356,6 +356,19 @@ out:
 	return r;
 }
 
+/* FAILED_PRECONDITION while a process (a VM) has the volume's disk open:
+ * destroying or rolling back under it would change its disk beneath it. */
+static int refuse_in_use(struct op *op, const struct zvolume *v)
+{
+	pid_t pid = 0;
+
+	if (zp_disk_user(op->svc->zp, v->zfs_path, &pid) > 0)
+		return op_fail(op, GRPC_FAILED_PRECONDITION,
+			       "Volume '%s' is busy: process %d has its disk open", v->name,
+			       (int)pid);
+	return 0;
+}
+
 void op_delete_volume(struct op *op)
 {
 	const Mvirt__Zfs__DeleteVolumeRequest *req = (const void *)op->req;
@@ -366,6 +379,8 @@ void op_delete_volume(struct op *op)
 	int r;
 
 	if (volume_lookup(op, "name", req->name, &v) != 0)
+		goto out;
+	if (refuse_in_use(op, &v) != 0)
 		goto out;
 	if (release_dependents(op, &v) != 0)
 		goto out;
@@ -619,6 +634,8 @@ void op_rollback_snapshot(struct op *op)
 	int r;
 
 	if (snapshot_lookup(op, req->volume_name, req->snapshot_name, &v, &s) != 0)
+		goto out;
+	if (refuse_in_use(op, &v) != 0)
 		goto out;
 	r = zstore_snapshot_list(svc->store, v.id, &all, &n);
 	if (r < 0) {

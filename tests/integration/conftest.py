@@ -262,7 +262,9 @@ class VmmDaemon(Daemon):
 
     def __init__(self, tmpdir, *extra, guest_dir=None, env=None):
         self.tmpdir = str(tmpdir)
-        self.run_dir = os.path.join(self.tmpdir, "run")
+        # the VMs' sockets live below the run directory and a Unix socket
+        # path has at most 107 bytes: pytest's tmp_path can be too long
+        self.run_dir = tempfile.mkdtemp(prefix="mvr-", dir="/tmp")
         self.data_dir = os.path.join(self.tmpdir, "data")
         self.boot_root = os.path.join(self.tmpdir, "boot")
         self.disk_root = os.path.join(self.tmpdir, "disks")
@@ -307,6 +309,25 @@ def _kill_leftover_hypervisors(run_dir):
             pass
 
 
+def _delete_leftover_taps(data_dir):
+    """TAP devices of the daemon's VMs (mv<8 hex of the id>n<i>) that a
+    killed daemon could not delete."""
+    import sqlite3
+
+    db = os.path.join(data_dir, "mvirt.db")
+    if not os.path.exists(db):
+        return
+    try:
+        with sqlite3.connect(db) as c:
+            ids = [r[0] for r in c.execute("SELECT id FROM vms")]
+    except sqlite3.Error:
+        return
+    prefixes = {"mv" + i.replace("-", "")[:8] + "n" for i in ids}
+    for name in os.listdir("/sys/class/net"):
+        if any(name.startswith(p) for p in prefixes):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
 @pytest.fixture
 def vmm_daemon(tmp_path, guest_os):
     """A running mvirt-vmm (QEMU driver, TCG here) with the guest OS in its
@@ -320,3 +341,5 @@ def vmm_daemon(tmp_path, guest_os):
             d.proc.kill()
             d.proc.wait()
         _kill_leftover_hypervisors(d.run_dir)
+        _delete_leftover_taps(d.data_dir)
+        shutil.rmtree(d.run_dir, ignore_errors=True)
