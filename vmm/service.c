@@ -122,17 +122,34 @@ static Mvirt__Vm *vm_msg_shell(const struct vm_record *r)
 	return m;
 }
 
-void vm_audit(struct vmm *vmm, int level, const struct grpc_peer *peer, const char *vm_id,
-	      const char *fmt, ...)
+/* mvirt-log takes at most 64 ids of at most 256 bytes each */
+#define AUDIT_IDS_MAX 64
+#define AUDIT_ID_LEN_MAX 256
+
+void vm_audit(struct vmm *vmm, int level, const struct grpc_peer *peer,
+	      const struct vm_record *r, const char *extra_id, const char *fmt, ...)
 {
-	const char *ids[] = { vm_id };
+	const char *ids[AUDIT_IDS_MAX];
+	size_t n = 0;
 	char text[1024];
 	va_list ap;
 
+	/* the VM, then what it uses: its disks and NICs, so that the trail of
+	 * a volume or a vNIC shows the VMs that had it */
+	ids[n++] = r->id;
+	if (extra_id && strlen(extra_id) <= AUDIT_ID_LEN_MAX)
+		ids[n++] = extra_id;
+	for (size_t i = 0; r->config && i < r->config->n_disks && n < AUDIT_IDS_MAX; i++)
+		if (strlen(r->config->disks[i]->path) <= AUDIT_ID_LEN_MAX &&
+		    !(extra_id && streq(extra_id, r->config->disks[i]->path)))
+			ids[n++] = r->config->disks[i]->path;
+	for (size_t i = 0; r->config && i < r->config->n_nics && n < AUDIT_IDS_MAX; i++)
+		if (r->config->nics[i]->mac[0] && !(extra_id && mac_equal(extra_id, r->config->nics[i]->mac)))
+			ids[n++] = r->config->nics[i]->mac;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	audit_log(vmm->audit, level, peer, ids, 1, "%s", text);
+	audit_log(vmm->audit, level, peer, ids, n, "%s", text);
 }
 
 int op_load(struct op *op, struct vm_record *r)

@@ -176,7 +176,7 @@ void op_create_vm(struct op *op)
 		vm_record_clear(&r);
 		return;
 	}
-	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, r.id, "VM created: %s", r.name ? r.name : r.id);
+	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, &r, NULL, "VM created: %s", r.name ? r.name : r.id);
 	vm_event_post(vmm, MVIRT__VM_EVENT_TYPE__VM_EVENT_CREATED, &r);
 	op->resp = &vm_msg(&r)->base;
 	vm_record_clear(&r);
@@ -245,7 +245,7 @@ void op_delete_vm(struct op *op)
 	remove_dir(dir);
 	snprintf(dir, sizeof(dir), "%s/vms/%s", vmm->cfg.data_dir, r.id);
 	remove_dir(dir);
-	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, r.id, "VM deleted: %s", r.name ? r.name : r.id);
+	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, &r, NULL, "VM deleted: %s", r.name ? r.name : r.id);
 	vm_event_post(vmm, MVIRT__VM_EVENT_TYPE__VM_EVENT_DELETED, &r);
 	Mvirt__DeleteVmResponse *resp = xmalloc(sizeof(*resp));
 	mvirt__delete_vm_response__init(resp);
@@ -480,7 +480,7 @@ static void start_failed(struct op *op, const struct vm_record *r, struct start_
 	}
 	vm_record_clear(&cur);
 	vmstore_set_state(vmm->store, r->id, VM_STOPPED, false, why);
-	vm_audit(vmm, LOG_LEVEL_ERROR, &op->peer, r->id, "VM start failed: %s", reason);
+	vm_audit(vmm, LOG_LEVEL_ERROR, &op->peer, r, NULL, "VM start failed: %s", reason);
 	op_fail(op, GRPC_INTERNAL, "Failed to start VM: %s", reason);
 	if (vmstore_get(vmm->store, r->id, &cur) == 0)
 		vm_event_post(vmm, MVIRT__VM_EVENT_TYPE__VM_EVENT_STOPPED, &cur);
@@ -531,7 +531,7 @@ void op_start_vm(struct op *op)
 	}
 	if (set_state(op, r.id, VM_RUNNING, true, "") < 0)
 		goto out;
-	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, r.id, "VM started: %s", r.name ? r.name : r.id);
+	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, &r, NULL, "VM started: %s", r.name ? r.name : r.id);
 	reply_vm(op, MVIRT__VM_EVENT_TYPE__VM_EVENT_STARTED);
 out:
 	start_ctx_free(&c);
@@ -556,7 +556,7 @@ void op_stop_vm(struct op *op)
 	}
 	if (set_state(op, r.id, VM_STOPPING, false, NULL) < 0)
 		goto out;
-	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, r.id, "VM stopped: %s", r.name ? r.name : r.id);
+	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, &r, NULL, "VM stopped: %s", r.name ? r.name : r.id);
 	/* a paused guest cannot see the power button */
 	if ((r.state == VM_PAUSED && vmm->cfg.driver->resume(&vmm->cfg.hv, r.rt.control_socket,
 							       err) < 0) ||
@@ -584,7 +584,7 @@ void op_kill_vm(struct op *op)
 	}
 	if (set_state(op, r.id, VM_STOPPING, false, NULL) < 0)
 		goto out;
-	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, r.id, "VM killed: %s", r.name ? r.name : r.id);
+	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, &r, NULL, "VM killed: %s", r.name ? r.name : r.id);
 	live_kill_post(vmm, r.id);
 	reply_vm(op, MVIRT__VM_EVENT_TYPE__VM_EVENT_UNSPECIFIED);
 out:
@@ -611,7 +611,7 @@ static void simple_control(struct op *op, enum vm_state need, const char *not_ms
 	}
 	if (next != r.state && set_state(op, r.id, next, false, NULL) < 0)
 		goto out;
-	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, r.id, "VM %s: %s", verb, r.name ? r.name : r.id);
+	vm_audit(vmm, LOG_LEVEL_AUDIT, &op->peer, &r, NULL, "VM %s: %s", verb, r.name ? r.name : r.id);
 	reply_vm(op, MVIRT__VM_EVENT_TYPE__VM_EVENT_UNSPECIFIED);
 out:
 	vm_record_clear(&r);
@@ -674,7 +674,7 @@ void vm_exited_work(void *userdata)
 	}
 	vmstore_set_state(vmm->store, r.id, VM_STOPPED, false, why[0] ? why : "");
 	if (why[0] && !streq(why, "guest powered off"))
-		vm_audit(vmm, LOG_LEVEL_ERROR, NULL, r.id, "VM stopped unexpectedly: %s", why);
+		vm_audit(vmm, LOG_LEVEL_ERROR, NULL, &r, NULL, "VM stopped unexpectedly: %s", why);
 	vm_record_clear(&r);
 	if (vmstore_get(vmm->store, e->id, &r) == 0)
 		vm_event_post(vmm, MVIRT__VM_EVENT_TYPE__VM_EVENT_STOPPED, &r);
@@ -700,7 +700,7 @@ static void save_config(struct op *op, struct vm_record *r, const char *event,
 		op_fail(op, GRPC_INTERNAL, "database error: %s", strerror(-rc));
 		return;
 	}
-	vm_audit(op->vmm, LOG_LEVEL_AUDIT, &op->peer, r->id, "%s: %s", event, what);
+	vm_audit(op->vmm, LOG_LEVEL_AUDIT, &op->peer, r, what, "%s: %s", event, what);
 	reply_vm(op, MVIRT__VM_EVENT_TYPE__VM_EVENT_UNSPECIFIED);
 }
 
@@ -995,6 +995,13 @@ void vmm_recover(struct vmm *vmm)
 		log_warning("VM %s: %s", r->id,
 			    alive ? "interrupted by daemon restart" : "process not found after daemon restart");
 		vm_release_runtime(vmm, r);
+		/* a start cut short may have made TAPs before recording them */
+		if (r->state == VM_STARTING)
+			for (size_t j = 0; j < r->config->n_nics; j++) {
+				char tap[TAP_NAME_SIZE];
+				if (tap_name_for(r->id, (unsigned)j, tap) == 0)
+					tap_delete(tap);
+			}
 	}
 	vm_record_list_free(v, n);
 }

@@ -79,8 +79,11 @@ void vm_event_post(struct vmm *vmm, Mvirt__VmEventType type, const struct vm_rec
 /* The record of op->vm_id, with NOT_FOUND if it vanished meanwhile. */
 int op_load(struct op *op, struct vm_record *r);
 
-void vm_audit(struct vmm *vmm, int level, const struct grpc_peer *peer, const char *vm_id,
-	      const char *fmt, ...) PRINTF_FMT(5, 6);
+/* Audit an event of VM r: related ids are its id, extra_id (may be NULL:
+ * e.g. a detached disk) and its disks' paths and NICs' MACs. */
+void vm_audit(struct vmm *vmm, int level, const struct grpc_peer *peer,
+	      const struct vm_record *r, const char *extra_id, const char *fmt, ...)
+	PRINTF_FMT(6, 7);
 
 /* RPCs carried out on workers (vm.c). */
 void op_create_vm(struct op *op);

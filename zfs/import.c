@@ -27,7 +27,7 @@
 #include "zfsd.h"
 
 #define COPY_CHUNK (1U << 20)
-#define ZERO_BLOCK (64U << 10)
+#define ZERO_BLOCK (4U << 10) /* the smallest hole worth keeping */
 #define HEAD_BYTES 512
 #define PROGRESS_INTERVAL_NS NSEC_PER_SEC
 #define CANCEL_WAIT_S 120
@@ -268,15 +268,9 @@ static int copy_stream(struct import_job *job, struct stream *st, int wfd, uint6
 		if (limit && off + (uint64_t)n > limit)
 			return job_fail(job, -EFBIG, "the image is larger than size_bytes (%llu)",
 					(unsigned long long)limit);
-		for (size_t i = 0; i < (size_t)n; i += ZERO_BLOCK) {
-			size_t len = MIN(ZERO_BLOCK, (size_t)n - i);
-			int r;
-			if (mem_is_zero(buf + i, len))
-				continue;
-			r = pwrite_all(wfd, buf + i, len, (off_t)(off + i));
-			if (r < 0)
-				return job_fail(job, r, "cannot write the image: %s", strerror(-r));
-		}
+		int r = pwrite_nonzero(wfd, buf, (size_t)n, (off_t)off, ZERO_BLOCK);
+		if (r < 0)
+			return job_fail(job, r, "cannot write the image: %s", strerror(-r));
 		off += (uint64_t)n;
 		if (sp->http)
 			job_progress(job, ZJOB_DOWNLOADING, http_source_received(sp->http), sp->total);

@@ -624,35 +624,13 @@ int qcow2_read(struct qcow2 *q, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-static int pwrite_full(struct qcow2 *q, int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	int r = pwrite_all(fd, p, n, (off_t)off);
-
-	if (r < 0)
-		return fail(q, r, "writing at offset %" PRIu64 ": %s", off, strerror(-r));
-	return 0;
-}
-
 /* Writes p[0, n) at guest offset off, leaving out all-zero blocks. */
 static int write_nonzero(struct qcow2 *q, int fd, const uint8_t *p, size_t n, uint64_t off)
 {
-	size_t i = 0;
+	int r = pwrite_nonzero(fd, p, n, (off_t)off, ZERO_BLOCK);
 
-	while (i < n) {
-		size_t start, block;
-
-		/* skip zero blocks, then gather the non-zero ones into one write */
-		while (i < n && mem_is_zero(p + i, MIN((size_t)ZERO_BLOCK, n - i)))
-			i += MIN((size_t)ZERO_BLOCK, n - i);
-		start = i;
-		while (i < n && !mem_is_zero(p + i, block = MIN((size_t)ZERO_BLOCK, n - i)))
-			i += block;
-		if (i > start) {
-			int r = pwrite_full(q, fd, p + start, i - start, off + start);
-			if (r < 0)
-				return r;
-		}
-	}
+	if (r < 0)
+		return fail(q, r, "writing at offset %" PRIu64 ": %s", off, strerror(-r));
 	return 0;
 }
 

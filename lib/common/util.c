@@ -181,6 +181,30 @@ bool mem_is_zero(const void *p, size_t n)
 	return n <= 16 || memcmp(b, b + 16, n - 16) == 0;
 }
 
+int pwrite_nonzero(int fd, const void *p, size_t n, off_t offset, size_t block)
+{
+	const unsigned char *b = p;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start, len;
+
+		/* skip zero blocks, then gather the non-zero ones into one write:
+		 * few large writes matter on FUSE, where each is a round trip */
+		while (i < n && mem_is_zero(b + i, MIN(block, n - i)))
+			i += MIN(block, n - i);
+		start = i;
+		while (i < n && !mem_is_zero(b + i, len = MIN(block, n - i)))
+			i += len;
+		if (i > start) {
+			int r = pwrite_all(fd, b + start, i - start, offset + (off_t)start);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int pwrite_all(int fd, const void *p, size_t n, off_t offset)
 {
 	const unsigned char *b = p;

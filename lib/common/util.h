@@ -121,3 +121,7 @@ bool mem_is_zero(const void *p, size_t n);
 
 /* pwrite all n bytes at offset (retrying short writes and EINTR): 0 or -errno. */
 int pwrite_all(int fd, const void *p, size_t n, off_t offset);
+/* The same, leaving out all-zero blocks of block bytes (thin provisioning:
+ * the target already reads as zeros); runs of non-zero blocks go out as one
+ * write each. 0 or -errno. */
+int pwrite_nonzero(int fd, const void *p, size_t n, off_t offset, size_t block);
