@@ -75,11 +75,6 @@ int op_fail(struct op *op, int code, const char *fmt, ...)
 	return code;
 }
 
-char *msg_str(const char *s)
-{
-	return xstrdup(s ? s : "");
-}
-
 static Mvirt__Vm *vm_msg_shell(const struct vm_record *r);
 
 Mvirt__Vm *vm_msg_take(struct vm_record *r)
@@ -104,10 +99,10 @@ static Mvirt__Vm *vm_msg_shell(const struct vm_record *r)
 	Mvirt__Vm *m = xmalloc(sizeof(*m));
 
 	mvirt__vm__init(m);
-	m->id = msg_str(r->id);
+	m->id = xstrdup_or_empty(r->id);
 	if (r->name) {
 		m->_name_case = MVIRT__VM___NAME_NAME;
-		m->name = msg_str(r->name);
+		m->name = xstrdup_or_empty(r->name);
 	}
 	m->state = (Mvirt__VmState)r->state;
 	m->created_at = r->created_at;
@@ -117,7 +112,7 @@ static Mvirt__Vm *vm_msg_shell(const struct vm_record *r)
 	}
 	if (r->last_error) {
 		m->_last_error_case = MVIRT__VM___LAST_ERROR_LAST_ERROR;
-		m->last_error = msg_str(r->last_error);
+		m->last_error = xstrdup_or_empty(r->last_error);
 	}
 	return m;
 }
@@ -224,7 +219,7 @@ void vm_event_post(struct vmm *vmm, Mvirt__VmEventType type, const struct vm_rec
 	Mvirt__VmEvent *ev = xmalloc(sizeof(*ev));
 
 	mvirt__vm_event__init(ev);
-	ev->vm_id = msg_str(r->id);
+	ev->vm_id = xstrdup_or_empty(r->id);
 	ev->type = type;
 	ev->timestamp = (int64_t)time(NULL);
 	ev->_vm_case = MVIRT__VM_EVENT___VM_VM;
@@ -503,7 +498,9 @@ static int on_serial_retry(sd_event_source *s, uint64_t usec, void *userdata)
 	struct vm_live *l = userdata;
 
 	(void)usec;
-	if (serial_connect(l) == 0 || ++l->connect_tries >= SERIAL_CONNECT_TRIES || l->exiting) {
+	/* a Console call may have connected it meanwhile */
+	if (l->serial_fd >= 0 || serial_connect(l) == 0 ||
+	    ++l->connect_tries >= SERIAL_CONNECT_TRIES || l->exiting) {
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 		return 0;
 	}
@@ -740,7 +737,8 @@ static void console_on_message(struct grpc_call *call, const ProtobufCMessage *m
 		return;
 	}
 	l = live_find(vmm, id);
-	if (!l || l->serial_fd < 0) {
+	/* right after a start the retry timer may not have connected yet */
+	if (!l || (l->serial_fd < 0 && (l->exiting || serial_connect(l) < 0))) {
 		console_fail(call, v, GRPC_UNAVAILABLE, "Serial socket not available");
 		return;
 	}

@@ -31,8 +31,7 @@ static const char *const migrations[] = {
 };
 
 struct vmstore {
-	sqlite3 *db;
-	pthread_mutex_t lock;
+	struct db_shared d;
 };
 
 static const char *const state_names[] = {
@@ -87,21 +86,14 @@ void vm_record_list_free(struct vm_record *v, size_t n)
 	free(v);
 }
 
-#define LOCKED(s) \
-	for (int _once = (pthread_mutex_lock(&(s)->lock), 1); _once; \
-	     _once = (pthread_mutex_unlock(&(s)->lock), 0))
 
 int vmstore_open(const char *path, struct vmstore **out)
 {
 	struct vmstore *s = xcalloc(1, sizeof(*s));
-	int r;
+	int r = db_shared_open(&s->d, path, migrations, ARRAY_SIZE(migrations));
 
-	pthread_mutex_init(&s->lock, NULL);
-	r = db_open(path, &s->db);
-	if (r >= 0)
-		r = db_migrate(s->db, migrations, ARRAY_SIZE(migrations));
 	if (r < 0) {
-		vmstore_close(s);
+		free(s);
 		return r;
 	}
 	*out = s;
@@ -112,8 +104,7 @@ void vmstore_close(struct vmstore *s)
 {
 	if (!s)
 		return;
-	db_closep(&s->db);
-	pthread_mutex_destroy(&s->lock);
+	db_shared_close(&s->d);
 	free(s);
 }
 
@@ -175,8 +166,8 @@ static int vm_select(struct vmstore *s, const char *where, const char *key,
 	size_t count = 0;
 	int r;
 
-	LOCKED(s) {
-		r = key ? db_query(s->db, &st, sql, "s", key) : db_query(s->db, &st, sql, "");
+	DB_LOCKED(&s->d) {
+		r = key ? db_query(s->d.db, &st, sql, "s", key) : db_query(s->d.db, &st, sql, "");
 		while (r >= 0 && (r = db_step(st)) > 0) {
 			v = xrealloc(v, (count + 1) * sizeof(*v));
 			if (vm_read(st, &v[count]) == 0)
@@ -239,8 +230,8 @@ int vmstore_name_taken(struct vmstore *s, const char *name, bool *taken)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st, "SELECT 1 FROM vms WHERE name = ?", "s", name);
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st, "SELECT 1 FROM vms WHERE name = ?", "s", name);
 		if (r >= 0)
 			r = db_step(st);
 	}
@@ -272,7 +263,7 @@ static int run_with_config(struct vmstore *s, bool must_change, sqlite3_stmt *st
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		return db_errno(rc) ?: -EIO;
-	if (must_change && sqlite3_changes(s->db) == 0)
+	if (must_change && sqlite3_changes(s->d.db) == 0)
 		return -ENOENT;
 	return 0;
 }
@@ -286,8 +277,8 @@ int vmstore_insert(struct vmstore *s, const struct vm_record *rec)
 	r = vmconfig_to_json(rec->config, &json);
 	if (r < 0)
 		return r;
-	LOCKED(s) {
-		r = db_query(s->db, &st,
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st,
 			     "INSERT INTO vms (id, name, state, config_json, created_at, config_pb) "
 			     "VALUES (?, ?, ?, ?, ?, ?)",
 			     "ssssl", rec->id, rec->name, vm_state_name(rec->state), json,
@@ -302,8 +293,8 @@ int vmstore_delete(struct vmstore *s, const char *id)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, true, "DELETE FROM vms WHERE id = ?", "s", id);
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, true, "DELETE FROM vms WHERE id = ?", "s", id);
 	return r;
 }
 
@@ -317,8 +308,8 @@ int vmstore_set_config(struct vmstore *s, const char *id, const Mvirt__VmConfig 
 	r = vmconfig_to_json(c, &json);
 	if (r < 0)
 		return r;
-	LOCKED(s) {
-		r = db_query(s->db, &st,
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st,
 			     "UPDATE vms SET config_json = ?, config_pb = ?3 WHERE id = ?2", "ss",
 			     json, id);
 		if (r >= 0)
@@ -333,8 +324,8 @@ int vmstore_set_state(struct vmstore *s, const char *id, enum vm_state state, bo
 	int64_t now = (int64_t)time(NULL);
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, true,
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, true,
 		   "UPDATE vms SET state = ?, started_at = CASE WHEN ? THEN ? ELSE started_at END, "
 		   "last_error = CASE WHEN ? IS NULL THEN last_error WHEN ? = '' THEN NULL "
 		   "ELSE ? END WHERE id = ?",
@@ -347,8 +338,8 @@ int vmstore_set_runtime(struct vmstore *s, const char *id, const struct vm_runti
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, false,
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, false,
 		   "INSERT OR REPLACE INTO vm_runtime (vm_id, pid, api_socket, serial_socket, "
 		   "pid_start, hypervisor, taps, shared_memory) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		   "slssussi", id, (int64_t)rt->pid, rt->control_socket, rt->serial_socket,
@@ -360,7 +351,7 @@ int vmstore_clear_runtime(struct vmstore *s, const char *id)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, false, "DELETE FROM vm_runtime WHERE vm_id = ?", "s", id);
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, false, "DELETE FROM vm_runtime WHERE vm_id = ?", "s", id);
 	return r;
 }

@@ -442,9 +442,17 @@ static int launch(struct op *op, const struct vm_record *r, struct start_ctx *c,
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
+		struct stat st;
 		rc = drv->wait_running(&vmm->cfg.hv, c->control, 500, err);
-		if (rc == 0)
+		/* running, and its serial socket is there for Console calls */
+		if (rc == 0 && stat(c->serial, &st) == 0 && S_ISSOCK(st.st_mode))
 			return 0;
+		if (rc == 0) {
+			snprintf(err, sizeof(err), "no serial socket yet");
+			rc = -ENOENT;
+			struct timespec pause = { 0, 10 * 1000000L };
+			nanosleep(&pause, NULL);
+		}
 		if (proc_gone(*pid)) {
 			proc_log_tail(c->log, tail, sizeof(tail));
 			return op_fail(op, GRPC_INTERNAL, "%s exited during start: %s", drv->name,

@@ -68,8 +68,6 @@ struct op {
 
 int op_fail(struct op *op, int code, const char *fmt, ...) PRINTF_FMT(3, 4);
 
-/* Heap strings for messages. */
-char *msg_str(const char *s);
 /* The Vm message of a record (heap); _take moves the config out of r. */
 Mvirt__Vm *vm_msg(const struct vm_record *r);
 Mvirt__Vm *vm_msg_take(struct vm_record *r);

@@ -85,20 +85,20 @@ Mvirt__Zfs__ImportJob *job_msg(struct zsvc *svc, const struct zjob *j)
 	Mvirt__Zfs__ImportJob *m = xmalloc(sizeof(*m));
 
 	mvirt__zfs__import_job__init(m);
-	m->id = msg_str(j->id);
-	m->template_name = msg_str(j->template_name);
-	m->source = msg_str(j->source);
+	m->id = xstrdup_or_empty(j->id);
+	m->template_name = xstrdup_or_empty(j->template_name);
+	m->source = xstrdup_or_empty(j->source);
 	m->state = (Mvirt__Zfs__ImportJobState)j->state;
 	m->bytes_written = j->bytes_written;
 	m->total_bytes = j->total_bytes;
-	m->created_at = msg_str(j->created_at);
+	m->created_at = xstrdup_or_empty(j->created_at);
 	if (j->state == ZJOB_FAILED) {
 		m->_error_case = MVIRT__ZFS__IMPORT_JOB___ERROR_ERROR;
-		m->error = msg_str(j->error ? j->error : "unknown error");
+		m->error = xstrdup_or_empty(j->error ? j->error : "unknown error");
 	}
 	if (zjob_state_terminal(j->state) && j->completed_at) {
 		m->_completed_at_case = MVIRT__ZFS__IMPORT_JOB___COMPLETED_AT_COMPLETED_AT;
-		m->completed_at = msg_str(j->completed_at);
+		m->completed_at = xstrdup_or_empty(j->completed_at);
 	}
 	if (j->state == ZJOB_COMPLETED && j->template_id) {
 		struct ztemplate t = { 0 };

@@ -59,11 +59,6 @@ int op_fail_store(struct op *op, int r)
 	return op_fail(op, GRPC_INTERNAL, "metadata database error: %s", strerror(-r));
 }
 
-char *msg_str(const char *s)
-{
-	return xstrdup(s ? s : "");
-}
-
 bool op_check_name(struct op *op, const char *field, const char *name)
 {
 	if (!name || !name[0]) {

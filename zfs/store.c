@@ -43,8 +43,7 @@ static const char *const migrations[] = {
 };
 
 struct zstore {
-	sqlite3 *db;
-	pthread_mutex_t lock;
+	struct db_shared d;
 };
 
 static const char *const state_names[] = {
@@ -131,23 +130,16 @@ static void col_id(sqlite3_stmt *st, int i, char out[UUID_STR_LEN])
 	snprintf(out, UUID_STR_LEN, "%s", t ? (const char *)t : "");
 }
 
-#define LOCKED(s) \
-	for (int _once = (pthread_mutex_lock(&(s)->lock), 1); _once; \
-	     _once = (pthread_mutex_unlock(&(s)->lock), 0))
 
 /* ---- open ----------------------------------------------------------------- */
 
 int zstore_open(const char *path, struct zstore **out)
 {
 	struct zstore *s = xcalloc(1, sizeof(*s));
-	int r;
+	int r = db_shared_open(&s->d, path, migrations, ARRAY_SIZE(migrations));
 
-	pthread_mutex_init(&s->lock, NULL);
-	r = db_open(path, &s->db);
-	if (r >= 0)
-		r = db_migrate(s->db, migrations, ARRAY_SIZE(migrations));
 	if (r < 0) {
-		zstore_close(s);
+		free(s);
 		return r;
 	}
 	*out = s;
@@ -158,8 +150,7 @@ void zstore_close(struct zstore *s)
 {
 	if (!s)
 		return;
-	db_closep(&s->db);
-	pthread_mutex_destroy(&s->lock);
+	db_shared_close(&s->d);
 	free(s);
 }
 
@@ -185,8 +176,8 @@ int zstore_volume_by_name(struct zstore *s, const char *name, struct zvolume *ou
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st, "SELECT " VOLUME_COLUMNS " FROM volumes WHERE name = ?", "s",
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st, "SELECT " VOLUME_COLUMNS " FROM volumes WHERE name = ?", "s",
 			  name);
 		if (r >= 0)
 			r = db_step(st);
@@ -203,8 +194,8 @@ int zstore_volume_list(struct zstore *s, struct zvolume **out, size_t *n)
 	size_t count = 0;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st,
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st,
 			  "SELECT " VOLUME_COLUMNS " FROM volumes ORDER BY created_at DESC", "");
 		while (r >= 0 && (r = db_step(st)) > 0) {
 			v = xrealloc(v, (count + 1) * sizeof(*v));
@@ -225,8 +216,8 @@ int zstore_volume_insert(struct zstore *s, const struct zvolume *v)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, false,
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, false,
 		 "INSERT INTO volumes (id, name, zfs_path, device_path, size_bytes, "
 		 "origin_template_id, backend, created_at, updated_at) "
 		 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -239,8 +230,8 @@ int zstore_volume_delete(struct zstore *s, const char *id)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, true, "DELETE FROM volumes WHERE id = ?", "s", id);
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, true, "DELETE FROM volumes WHERE id = ?", "s", id);
 	return r;
 }
 
@@ -250,8 +241,8 @@ int zstore_volume_set_size(struct zstore *s, const char *id, uint64_t size)
 	int r;
 
 	rfc3339_format(now_realtime_ns(), now);
-	LOCKED(s)
-	r = db_run(s->db, true, "UPDATE volumes SET size_bytes = ?, updated_at = ? WHERE id = ?",
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, true, "UPDATE volumes SET size_bytes = ?, updated_at = ? WHERE id = ?",
 		 "uss", size, now, id);
 	return r;
 }
@@ -261,8 +252,8 @@ int zstore_provisioned(struct zstore *s, uint64_t *out)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st,
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st,
 			  "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM volumes) + "
 			  "(SELECT COALESCE(SUM(size_bytes), 0) FROM templates)", "");
 		if (r >= 0)
@@ -289,8 +280,8 @@ int zstore_snapshot_by_name(struct zstore *s, const char *volume_id, const char 
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st,
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st,
 			  "SELECT id, volume_id, name, created_at FROM snapshots "
 			  "WHERE volume_id = ? AND name = ?", "ss", volume_id, name);
 		if (r >= 0)
@@ -309,8 +300,8 @@ int zstore_snapshot_list(struct zstore *s, const char *volume_id, struct zsnapsh
 	size_t count = 0;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st,
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st,
 			  "SELECT id, volume_id, name, created_at FROM snapshots "
 			  "WHERE volume_id = ? ORDER BY created_at, rowid", "s", volume_id);
 		while (r >= 0 && (r = db_step(st)) > 0) {
@@ -332,8 +323,8 @@ int zstore_snapshot_insert(struct zstore *s, const struct zsnapshot *snap)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, false,
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, false,
 		 "INSERT INTO snapshots (id, volume_id, name, zfs_snapshot_name, created_at) "
 		 "VALUES (?, ?, ?, ?, ?)",
 		 "sssss", snap->id, snap->volume_id, snap->name, snap->id, snap->created_at);
@@ -344,8 +335,8 @@ int zstore_snapshot_delete(struct zstore *s, const char *id)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, true, "DELETE FROM snapshots WHERE id = ?", "s", id);
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, true, "DELETE FROM snapshots WHERE id = ?", "s", id);
 	return r;
 }
 
@@ -380,8 +371,8 @@ static int template_one(struct zstore *s, const char *where, const char *key,
 					     where);
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st, sql, "s", key);
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st, sql, "s", key);
 		if (r >= 0)
 			r = db_step(st);
 		if (r > 0)
@@ -412,8 +403,8 @@ int zstore_template_list(struct zstore *s, struct ztemplate **out, size_t *n)
 	size_t count = 0;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st,
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st,
 			  "SELECT " TEMPLATE_COLUMNS " FROM templates t ORDER BY t.created_at DESC",
 			  "");
 		while (r >= 0 && (r = db_step(st)) > 0) {
@@ -433,7 +424,7 @@ int zstore_template_list(struct zstore *s, struct ztemplate **out, size_t *n)
 
 static int template_insert_locked(struct zstore *s, const struct ztemplate *t)
 {
-	return db_run(s->db, false,
+	return db_run(s->d.db, false,
 		    "INSERT INTO templates (id, name, base_zvol_path, snapshot_path, size_bytes, "
 		    "source_volume, source_snapshot_id, backend, created_at) "
 		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -446,7 +437,7 @@ int zstore_template_insert(struct zstore *s, const struct ztemplate *t)
 {
 	int r;
 
-	LOCKED(s)
+	DB_LOCKED(&s->d)
 	r = template_insert_locked(s, t);
 	return r;
 }
@@ -455,8 +446,8 @@ int zstore_template_delete(struct zstore *s, const char *id)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, true, "DELETE FROM templates WHERE id = ?", "s", id);
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, true, "DELETE FROM templates WHERE id = ?", "s", id);
 	return r;
 }
 
@@ -465,8 +456,8 @@ static int exists(struct zstore *s, const char *sql, const char *key, bool *out)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st, sql, "s", key);
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st, sql, "s", key);
 		if (r >= 0)
 			r = db_step(st);
 	}
@@ -514,8 +505,8 @@ int zstore_job_insert(struct zstore *s, const struct zjob *j)
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, false,
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, false,
 		 "INSERT INTO import_jobs (id, template_name, source, format, state, "
 		 "bytes_written, total_bytes, created_at, template_id) "
 		 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -530,8 +521,8 @@ int zstore_job_get(struct zstore *s, const char *id, struct zjob *out)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	LOCKED(s) {
-		r = db_query(s->db, &st, "SELECT " JOB_COLUMNS " FROM import_jobs WHERE id = ?", "s",
+	DB_LOCKED(&s->d) {
+		r = db_query(s->d.db, &st, "SELECT " JOB_COLUMNS " FROM import_jobs WHERE id = ?", "s",
 			  id);
 		if (r >= 0)
 			r = db_step(st);
@@ -550,7 +541,7 @@ static int job_select(struct zstore *s, const char *where, struct zjob **out, si
 	size_t count = 0;
 	int r;
 
-	r = db_query(s->db, &st, sql, "");
+	r = db_query(s->d.db, &st, sql, "");
 	while (r >= 0 && (r = db_step(st)) > 0) {
 		v = xrealloc(v, (count + 1) * sizeof(*v));
 		v[count] = (struct zjob){ 0 };
@@ -571,7 +562,7 @@ int zstore_job_list(struct zstore *s, bool include_completed, struct zjob **out,
 {
 	int r;
 
-	LOCKED(s)
+	DB_LOCKED(&s->d)
 	r = job_select(s, include_completed ? "" : JOBS_UNFINISHED, out, n);
 	return r;
 }
@@ -580,8 +571,8 @@ int zstore_job_set_template_id(struct zstore *s, const char *id, const char *tem
 {
 	int r;
 
-	LOCKED(s)
-	r = db_run(s->db, true, "UPDATE import_jobs SET template_id = ? WHERE id = ?", "ss",
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, true, "UPDATE import_jobs SET template_id = ? WHERE id = ?", "ss",
 		 template_id, id);
 	return r;
 }
@@ -592,8 +583,8 @@ int zstore_job_progress(struct zstore *s, const char *id, enum zjob_state state,
 	int r;
 
 	/* a terminal job is never moved back by a late progress update */
-	LOCKED(s)
-	r = db_run(s->db, false,
+	DB_LOCKED(&s->d)
+	r = db_run(s->d.db, false,
 		 "UPDATE import_jobs SET state = ?, bytes_written = ?, total_bytes = ? "
 		 "WHERE id = ? AND state NOT IN ('completed', 'failed', 'cancelled')",
 		 "suus", zjob_state_name(state), bytes_written, total_bytes, id);
@@ -606,7 +597,7 @@ static int job_finish_locked(struct zstore *s, const char *id, enum zjob_state s
 	char now[RFC3339_LEN];
 
 	rfc3339_format(now_realtime_ns(), now);
-	return db_run(s->db, true,
+	return db_run(s->d.db, true,
 		    "UPDATE import_jobs SET state = ?, bytes_written = ?, error = ?, "
 		    "completed_at = COALESCE(completed_at, ?) WHERE id = ?",
 		    "suss" "s", zjob_state_name(state), bytes_written, error, now, id);
@@ -617,7 +608,7 @@ int zstore_job_finish(struct zstore *s, const char *id, enum zjob_state state,
 {
 	int r;
 
-	LOCKED(s)
+	DB_LOCKED(&s->d)
 	r = job_finish_locked(s, id, state, bytes_written, error);
 	return r;
 }
@@ -627,9 +618,9 @@ int zstore_job_complete(struct zstore *s, const char *id, uint64_t bytes_written
 {
 	int r;
 
-	LOCKED(s) {
+	DB_LOCKED(&s->d) {
 		_cleanup_txn_ struct db_txn txn = DB_TXN_INIT;
-		r = db_txn_begin(s->db, &txn);
+		r = db_txn_begin(s->d.db, &txn);
 		if (r >= 0)
 			r = template_insert_locked(s, t);
 		if (r >= 0)
@@ -646,9 +637,9 @@ int zstore_jobs_interrupt(struct zstore *s, const char *error, struct zjob **out
 
 	*out = NULL;
 	*n = 0;
-	LOCKED(s) {
+	DB_LOCKED(&s->d) {
 		_cleanup_txn_ struct db_txn txn = DB_TXN_INIT;
-		r = db_txn_begin(s->db, &txn);
+		r = db_txn_begin(s->d.db, &txn);
 		if (r >= 0)
 			r = job_select(s, JOBS_UNFINISHED, out, n);
 		for (size_t i = 0; r >= 0 && i < *n; i++)

@@ -19,12 +19,12 @@ Mvirt__Zfs__Template *template_msg(const struct ztemplate *t)
 	Mvirt__Zfs__Template *m = xmalloc(sizeof(*m));
 
 	mvirt__zfs__template__init(m);
-	m->id = msg_str(t->id);
-	m->name = msg_str(t->name);
-	m->snapshot_path = msg_str(t->snapshot_path);
-	m->source_volume = msg_str(t->source_volume);
+	m->id = xstrdup_or_empty(t->id);
+	m->name = xstrdup_or_empty(t->name);
+	m->snapshot_path = xstrdup_or_empty(t->snapshot_path);
+	m->source_volume = xstrdup_or_empty(t->source_volume);
 	m->size_bytes = t->size_bytes;
-	m->created_at = msg_str(t->created_at);
+	m->created_at = xstrdup_or_empty(t->created_at);
 	m->clone_count = t->clone_count;
 	return m;
 }
@@ -255,14 +255,14 @@ void op_clone_from_template(struct op *op)
 
 	Mvirt__Zfs__Volume *m = xmalloc(sizeof(*m));
 	mvirt__zfs__volume__init(m);
-	m->id = msg_str(v.id);
-	m->name = msg_str(v.name);
-	m->path = msg_str(path);
+	m->id = xstrdup_or_empty(v.id);
+	m->name = xstrdup_or_empty(v.name);
+	m->path = xstrdup_or_empty(path);
 	m->volsize_bytes = size;
 	m->used_bytes = info.used;
 	m->volblocksize = info.blocksize;
 	m->compression_ratio = info.compress_x100 / 100.0;
-	m->created_at = msg_str(now);
+	m->created_at = xstrdup_or_empty(now);
 	op->resp = &m->base;
 out_v:
 	v = (struct zvolume){ 0 };

@@ -51,11 +51,11 @@ static int snapshot_msgs(struct op *op, const struct zvolume *v, Mvirt__Zfs__Sna
 			continue;
 		Mvirt__Zfs__Snapshot *m = xmalloc(sizeof(*m));
 		mvirt__zfs__snapshot__init(m);
-		m->id = msg_str(snaps[i].id);
-		m->name = msg_str(snaps[i].name);
-		m->full_name = msg_str(full);
+		m->id = xstrdup_or_empty(snaps[i].id);
+		m->name = xstrdup_or_empty(snaps[i].name);
+		m->full_name = xstrdup_or_empty(full);
 		m->used_bytes = used;
-		m->created_at = msg_str(snaps[i].created_at);
+		m->created_at = xstrdup_or_empty(snaps[i].created_at);
 		(*out)[(*n)++] = m;
 	}
 	zsnapshot_list_free(snaps, count);
@@ -79,14 +79,14 @@ static int volume_msg(struct op *op, const struct zvolume *v, bool with_snapshot
 		return op_fail_zfs(op, r, "cannot read the volume's properties", err);
 	m = xmalloc(sizeof(*m));
 	mvirt__zfs__volume__init(m);
-	m->id = msg_str(v->id);
-	m->name = msg_str(v->name);
-	m->path = msg_str(v->device_path);
+	m->id = xstrdup_or_empty(v->id);
+	m->name = xstrdup_or_empty(v->name);
+	m->path = xstrdup_or_empty(v->device_path);
 	m->volsize_bytes = info.size;
 	m->used_bytes = info.used;
 	m->volblocksize = info.blocksize;
 	m->compression_ratio = info.compress_x100 / 100.0;
-	m->created_at = msg_str(v->created_at);
+	m->created_at = xstrdup_or_empty(v->created_at);
 	if (with_snapshots && snapshot_msgs(op, v, &m->snapshots, &m->n_snapshots) != 0) {
 		protobuf_c_message_free_unpacked(&m->base, NULL);
 		return op->code;
@@ -146,7 +146,7 @@ void op_get_pool_stats(struct op *op)
 		provisioned = 0;
 	m = xmalloc(sizeof(*m));
 	mvirt__zfs__pool_stats__init(m);
-	m->name = msg_str(svc->zp->root);
+	m->name = xstrdup_or_empty(svc->zp->root);
 	m->total_bytes = st.used + st.available;
 	m->available_bytes = st.available;
 	m->used_bytes = st.used;
@@ -541,11 +541,11 @@ void op_create_snapshot(struct op *op)
 	audit_volume(op, &v, s.id, "Snapshot '%s' created", s.name);
 	m = xmalloc(sizeof(*m));
 	mvirt__zfs__snapshot__init(m);
-	m->id = msg_str(s.id);
-	m->name = msg_str(s.name);
-	m->full_name = msg_str(full);
+	m->id = xstrdup_or_empty(s.id);
+	m->name = xstrdup_or_empty(s.name);
+	m->full_name = xstrdup_or_empty(full);
 	m->used_bytes = used;
-	m->created_at = msg_str(now);
+	m->created_at = xstrdup_or_empty(now);
 	op->resp = &m->base;
 	s = (struct zsnapshot){ 0 };
 out:

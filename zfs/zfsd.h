@@ -71,8 +71,6 @@ int op_fail(struct op *op, int code, const char *fmt, ...) PRINTF_FMT(3, 4);
 int op_fail_zfs(struct op *op, int r, const char *what, const char *zerr);
 int op_fail_store(struct op *op, int r);
 
-/* Heap strings for messages (never the shared empty string). */
-char *msg_str(const char *s);
 
 /* The name rule check with api.md's message; true when valid. */
 bool op_check_name(struct op *op, const char *field, const char *name);

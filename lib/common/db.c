@@ -262,3 +262,24 @@ char *db_column_dup(sqlite3_stmt *st, int col)
 
 	return t ? xstrdup((const char *)t) : NULL;
 }
+
+int db_shared_open(struct db_shared *s, const char *path, const char *const *migrations,
+		   size_t n)
+{
+	int r;
+
+	s->db = NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	r = db_open(path, &s->db);
+	if (r >= 0)
+		r = db_migrate(s->db, migrations, n);
+	if (r < 0)
+		db_shared_close(s);
+	return r;
+}
+
+void db_shared_close(struct db_shared *s)
+{
+	db_closep(&s->db);
+	pthread_mutex_destroy(&s->lock);
+}

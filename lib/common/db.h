@@ -7,10 +7,29 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 
 #include "util.h"
+
+/*
+ * A connection that worker threads share: each store function is one unit
+ * under the mutex, so a multi-statement change never interleaves with
+ * another thread's statements.
+ *   DB_LOCKED(&s) { ... }
+ */
+struct db_shared {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+};
+/* Open (creating) path and bring it to the migrations' version. */
+int db_shared_open(struct db_shared *s, const char *path, const char *const *migrations,
+		   size_t n);
+void db_shared_close(struct db_shared *s);
+#define DB_LOCKED(s)                                                     \
+	for (int _once = (pthread_mutex_lock(&(s)->lock), 1); _once; \
+	     _once = (pthread_mutex_unlock(&(s)->lock), 0))
 
 /* Open (creating) the database file and apply the standard pragmas. */
 int db_open(const char *path, sqlite3 **out);

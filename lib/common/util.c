@@ -42,6 +42,11 @@ char *xstrdup(const char *s)
 	return p;
 }
 
+char *xstrdup_or_empty(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
 char *xstrndup(const char *s, size_t n)
 {
 	/* not strndup(): s need not hold a NUL within n bytes (protobuf fields),

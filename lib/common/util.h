@@ -87,6 +87,9 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
+/* A heap copy of s, of "" for NULL: protobuf-c messages released with
+ * free_unpacked need every string field to be their own allocation. */
+char *xstrdup_or_empty(const char *s);
 
 /* Growable byte buffer with a read cursor, used for socket I/O. */
 struct buf {

@@ -607,6 +607,30 @@ def test_guest_power_off_by_itself(vmm):
     assert got.HasField("last_error") and "powered off" in got.last_error, got
 
 
+@pytest.mark.guest
+def test_uefi_disk_boot(vmm, guest_os):
+    """DISK boot: OVMF (Debian's ovmf, the daemon's default firmware) boots
+    our UKI from an EFI system partition on the VM's first disk; the guest
+    reaches ready and powers off on StopVm."""
+    uki = os.path.join(guest_os, "mvirt-os.efi")
+    esp = os.path.join(vmm.d.disk_root, "esp.img")
+    with open(esp, "wb") as f:
+        f.truncate(64 << 20)
+    for argv in (["mkfs.vfat", "-F", "32", esp],
+                 ["mmd", "-i", esp, "::/EFI", "::/EFI/BOOT"],
+                 ["mcopy", "-i", esp, uki, "::/EFI/BOOT/BOOTX64.EFI"]):
+        subprocess.run(argv, check=True, capture_output=True)
+    cfg = pb.VmConfig(vcpus=1, memory_mb=256, boot_mode=pb.BOOT_MODE_DISK,
+                      disks=[pb.DiskConfig(path=esp)])
+    vm = vmm.create("uefi", config=cfg)
+    vmm.start(vm.id)
+    vmm.wait_log(vm.id, READY, timeout=120)
+    vmm.stop(vm.id)
+    got = vmm.wait_state(vm.id, pb.VM_STATE_STOPPED, timeout=60)
+    assert "mvirt-init: poweroff" in vmm.log_text(vm.id)
+    assert not got.HasField("last_error"), got
+
+
 # ---- many VMs --------------------------------------------------------------
 
 
