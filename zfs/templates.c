@@ -197,16 +197,8 @@ void op_clone_from_template(struct op *op)
 		op_fail(op, GRPC_INVALID_ARGUMENT, "size_bytes exceeds the maximum of 1 EiB");
 		goto out;
 	}
-	r = zstore_volume_by_name(svc->store, req->new_volume_name, &v);
-	zvolume_clear(&v);
-	if (r == 0) {
-		op_fail(op, GRPC_ALREADY_EXISTS, "Volume '%s' already exists", req->new_volume_name);
+	if (volume_name_free(op, req->new_volume_name) != 0)
 		goto out;
-	}
-	if (r != -ENOENT) {
-		op_fail_store(op, r);
-		goto out;
-	}
 
 	uuid_v4(v.id);
 	if (zp_volume_name(svc->zp, v.id, ds) < 0 || zp_disk_path(svc->zp, ds, path, sizeof(path)) < 0) {
@@ -239,16 +231,8 @@ void op_clone_from_template(struct op *op)
 	v.origin_template_id = t.id;
 	v.backend = (char *)zp_layout_name(svc->zp->layout);
 	v.created_at = now;
-	r = zstore_volume_insert(svc->store, &v);
-	if (r < 0) {
-		zp_destroy(svc->zp, ds, true, NULL);
-		if (r == -EEXIST)
-			op_fail(op, GRPC_ALREADY_EXISTS, "Volume '%s' already exists",
-				req->new_volume_name);
-		else
-			op_fail_store(op, r);
+	if (volume_record(op, &v) != 0)
 		goto out_v;
-	}
 	const char *ids[] = { v.id, v.name, t.id };
 	svc_audit(svc, LOG_LEVEL_AUDIT, &op->peer, ids, 3, "Volume '%s' cloned from template '%s'",
 		  v.name, t.name);

@@ -126,6 +126,34 @@ static void audit_volume(struct op *op, const struct zvolume *v, const char *ext
 	svc_audit(op->svc, LOG_LEVEL_AUDIT, &op->peer, ids, extra_id ? 3 : 2, "%s", text);
 }
 
+/* ALREADY_EXISTS when a volume has this name; 0 when it is free. */
+int volume_name_free(struct op *op, const char *name)
+{
+	struct zvolume v = { 0 };
+	int r = zstore_volume_by_name(op->svc->store, name, &v);
+
+	zvolume_clear(&v);
+	if (r == 0)
+		return op_fail(op, GRPC_ALREADY_EXISTS, "Volume '%s' already exists", name);
+	if (r != -ENOENT)
+		return op_fail_store(op, r);
+	return 0;
+}
+
+/* Record a volume whose dataset was just made; on failure the dataset goes
+ * again, so that a failed create or clone leaves nothing behind. */
+int volume_record(struct op *op, const struct zvolume *v)
+{
+	int r = zstore_volume_insert(op->svc->store, v);
+
+	if (r >= 0)
+		return 0;
+	zp_destroy(op->svc->zp, v->zfs_path, true, NULL);
+	if (r == -EEXIST)
+		return op_fail(op, GRPC_ALREADY_EXISTS, "Volume '%s' already exists", v->name);
+	return op_fail_store(op, r);
+}
+
 /* ---- pool ----------------------------------------------------------------- */
 
 void op_get_pool_stats(struct op *op)
@@ -191,16 +219,8 @@ void op_create_volume(struct op *op)
 			"volblocksize %u is not a power of two between 512 and 131072", bs);
 		return;
 	}
-	r = zstore_volume_by_name(svc->store, req->name, &v);
-	zvolume_clear(&v);
-	if (r == 0) {
-		op_fail(op, GRPC_ALREADY_EXISTS, "Volume '%s' already exists", req->name);
+	if (volume_name_free(op, req->name) != 0)
 		return;
-	}
-	if (r != -ENOENT) {
-		op_fail_store(op, r);
-		return;
-	}
 	zp_round_size(svc->zp, req->size_bytes, bs, &size);
 
 	uuid_v4(v.id);
@@ -220,15 +240,8 @@ void op_create_volume(struct op *op)
 	v.size_bytes = size;
 	v.backend = (char *)zp_layout_name(svc->zp->layout);
 	v.created_at = now;
-	r = zstore_volume_insert(svc->store, &v);
-	if (r < 0) {
-		zp_destroy(svc->zp, ds, true, NULL);
-		if (r == -EEXIST)
-			op_fail(op, GRPC_ALREADY_EXISTS, "Volume '%s' already exists", req->name);
-		else
-			op_fail_store(op, r);
+	if (volume_record(op, &v) != 0)
 		return;
-	}
 	audit_volume(op, &v, NULL, "Volume '%s' created (%llu bytes)", v.name,
 		     (unsigned long long)size);
 	if (volume_msg(op, &v, false, &m) == 0)

@@ -87,6 +87,10 @@ void op_list_snapshots(struct op *op);
 void op_delete_snapshot(struct op *op);
 void op_rollback_snapshot(struct op *op);
 
+/* Shared by CreateVolume and CloneFromTemplate (volumes.c). */
+int volume_name_free(struct op *op, const char *name);
+int volume_record(struct op *op, const struct zvolume *v);
+
 /* Templates (templates.c). */
 void op_list_templates(struct op *op);
 void op_delete_template(struct op *op);

@@ -222,6 +222,37 @@ static void test_proc_stat(void)
 	CHECK(!proc_is_ours(getpid(), v, "not in my command line"));
 }
 
+/* The hypervisor's log is its own output: the tail is one printable line
+ * however the file looks. */
+static void test_log_tail(void)
+{
+	char path[] = "/tmp/mvirt-hvlog-XXXXXX";
+	int fd = mkstemp(path);
+	char out[64];
+	char big[5000];
+
+	CHECK(fd >= 0);
+	static const char text[] = "first line\nqemu: error \x1b[31mbad\x01\n\n  \r\n";
+	CHECK(write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	proc_log_tail(path, out, sizeof(out));
+	CHECK_STR(out, "qemu: error ?[31mbad?");
+	proc_log_tail(path, out, 5);
+	CHECK_STR(out, "qemu");
+	/* a last line longer than what is read: its end is kept */
+	memset(big, 'x', sizeof(big));
+	CHECK(pwrite(fd, big, sizeof(big), 0) == (ssize_t)sizeof(big));
+	CHECK(ftruncate(fd, sizeof(big)) == 0);
+	proc_log_tail(path, out, sizeof(out));
+	CHECK_INT(strlen(out), sizeof(out) - 1);
+	CHECK(ftruncate(fd, 0) == 0);
+	proc_log_tail(path, out, sizeof(out));
+	CHECK_STR(out, "");
+	close(fd);
+	unlink(path);
+	proc_log_tail(path, out, sizeof(out)); /* gone: empty, no error */
+	CHECK_STR(out, "");
+}
+
 static void test_console_log(void)
 {
 	char path[] = "/tmp/mvirt-conlog-XXXXXX";
@@ -357,6 +388,7 @@ int main(void)
 	test_json_and_normalize();
 	test_mac();
 	test_proc_stat();
+	test_log_tail();
 	test_console_log();
 	test_store();
 	return test_done();
